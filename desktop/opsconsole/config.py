@@ -55,7 +55,7 @@ class Profile:
     traces_url: str = ""
     traces_api: Literal["jaeger", "otlp", "zipkin"] = "jaeger"
     ca_bundle: str = ""
-    token_storage: Literal["keyring", "memory"] = "keyring"  # noqa: S105 - a storage kind, not a secret
+    token_storage: Literal["keyring", "memory"] = "keyring"
     redirect_port: int = 0
 
     @property

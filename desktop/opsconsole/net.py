@@ -10,6 +10,7 @@ details when it sent them, otherwise a readable summary of whatever it sent) or 
 
 from __future__ import annotations
 
+import errno
 import html
 import json
 import logging
@@ -27,6 +28,7 @@ import httpx
 
 from . import __version__
 from .config import Profile
+from .errors import OpsError
 
 log = logging.getLogger("opsconsole.net")
 
@@ -37,7 +39,7 @@ USER_AGENT = f"opsconsole/{__version__} (httpx/{httpx.__version__}; Python/{plat
 _MAX_DETAIL = 300
 
 
-class NetError(Exception):
+class NetError(OpsError):
     """Base of the network errors the console shows to people."""
 
     @property
@@ -71,6 +73,17 @@ class ApiError(NetError):
         if self.request_id:
             text += f" [request {self.request_id}]"
         return text
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]
+        """The CLI's exit status for this error (INTERFACE.md)."""
+        if self.is_auth:
+            return 3
+        if self.is_not_found:
+            return 4
+        if self.is_conflict:
+            return 5
+        return 1
 
     @property
     def is_conflict(self) -> bool:
@@ -243,6 +256,17 @@ def network_error(exc: httpx.HTTPError, url: Any = "") -> NetworkError:
 
 
 def _connect_reason(exc: BaseException) -> str:
+    # httpcore reports "All connection attempts failed" and keeps the operating system's reason in the
+    # exception chain: that reason is what a person can act on.
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno is not None:
+            if cause.errno == errno.ECONNREFUSED:
+                return "connection refused (is the server running?)"
+            if cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+                return "the network or host is unreachable"
+            return cause.strerror or str(cause)
+        cause = cause.__cause__ or cause.__context__
     text = str(exc)
     lowered = text.lower()
     if "certificate" in lowered or "ssl" in lowered:

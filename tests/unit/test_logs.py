@@ -1,0 +1,96 @@
+"""Logging: JSON lines in the user log folder, and no secret in any record, however it was logged."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from opsconsole import logs
+
+JWT = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiJ1c2VyMTIzIiwic2NvcGVzIjpbXX0.c2lnbmF0dXJlLXBhcnQ"
+SECRETS = [
+    JWT,
+    "rt-0123456789abcdef",
+    "auth-code-XYZ987",
+    "hunter2",
+    "verifier-abcdefghijkl",
+    "sess-cookie-77",
+]
+
+
+@pytest.fixture
+def logged() -> Iterator[tuple[io.StringIO, logging.Logger]]:
+    stream = io.StringIO()
+    path = logs.setup(verbose=2, stream=stream)
+    assert path is not None
+    yield stream, logging.getLogger("opsconsole.test")
+    for handler in logging.getLogger("opsconsole").handlers:
+        handler.flush()
+
+
+def file_text() -> str:
+    for handler in logging.getLogger("opsconsole").handlers:
+        handler.flush()
+    return logs.log_file_path().read_text(encoding="utf-8")
+
+
+def test_records_are_json_lines_in_the_user_log_folder(logged: tuple[io.StringIO, logging.Logger]) -> None:
+    _, log = logged
+    log.info("profile %s selected", "prod", extra={"profile": "prod", "elapsed_ms": 12.5})
+    path = logs.log_file_path()
+    assert path.parent.name == "log" and "opsconsole" in str(path)
+    [line] = [json.loads(x) for x in file_text().splitlines() if "selected" in x]
+    assert line["message"] == "profile prod selected"
+    assert line["level"] == "INFO" and line["logger"] == "opsconsole.test"
+    assert line["profile"] == "prod" and line["elapsed_ms"] == 12.5
+    assert line["time"].endswith("+00:00")
+
+
+def test_secrets_never_reach_the_file_or_the_terminal(logged: tuple[io.StringIO, logging.Logger]) -> None:
+    stream, log = logged
+    log.info("headers %s", {"Authorization": f"Bearer {JWT}", "Cookie": "session=sess-cookie-77"})
+    log.info("GET http://127.0.0.1:5000/callback?code=auth-code-XYZ987&state=s1")
+    log.info("token response %s", json.dumps({"access_token": JWT, "refresh_token": "rt-0123456789abcdef"}))
+    log.info("form body grant_type=authorization_code&code_verifier=verifier-abcdefghijkl")
+    log.warning("login failed", extra={"password": "hunter2", "refresh_token": "rt-0123456789abcdef"})
+    log.info("raw header line Authorization: Bearer %s", JWT)
+    log.info("stray jwt in text: %s", JWT)
+    try:
+        token = JWT
+        raise ValueError(f"could not decode {token}")
+    except ValueError:
+        log.exception("decoding failed")
+    logging.getLogger("httpx").warning("HTTP Request: POST /token refresh_token=rt-0123456789abcdef")
+    written = file_text() + stream.getvalue()
+    for secret in SECRETS:
+        assert secret not in written, secret
+    assert written.count("***") >= 9
+    assert "decoding failed" in written and "ValueError" in written  # the record itself is kept
+
+
+def test_ordinary_text_is_left_alone() -> None:
+    for text in ("exit code: 3", "status code 404", "the state of the stream", "GET /api/users?search=bob"):
+        assert logs.redact_text(text) == text
+
+
+def test_verbosity_controls_the_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    stream = io.StringIO()
+    logs.setup(verbose=0, stream=stream)
+    log = logging.getLogger("opsconsole.test")
+    log.info("quiet")
+    log.warning("loud")
+    assert "quiet" not in stream.getvalue() and "loud" in stream.getvalue()
+    assert "quiet" in file_text()  # the file keeps info even when the terminal does not
+
+
+def test_an_unwritable_log_folder_does_not_stop_the_console(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    blocker = tmp_path / "state-is-a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocker))
+    stream = io.StringIO()
+    assert logs.setup(stream=stream) is None
+    assert "Cannot write the log file" in stream.getvalue()
