@@ -20,11 +20,13 @@ if [ ! -x .venv-noqt/bin/python ]; then
     ${PYTHON:-python3} -m venv .venv-noqt
     .venv-noqt/bin/python -m pip install -q --upgrade pip
 fi
-# The core's dependencies and the test tools, without PySide6 (or anything that pulls it in).
+# The core's and the sandbox's dependencies and the test tools, without PySide6 (or anything that
+# pulls it in). The sandbox comes along because the shared test fixtures import its drivers.
 .venv/bin/python - <<'PY' > .venv-noqt/requirements.txt
 import tomllib
 meta = tomllib.load(open("pyproject.toml", "rb"))["project"]
-deps = meta["dependencies"] + meta["optional-dependencies"]["test"]
+extras = meta["optional-dependencies"]
+deps = meta["dependencies"] + extras["sandbox"] + extras["test"]
 skip = ("pyside6", "pytest-qt", "pyqtgraph", "schemathesis", "ruff", "mypy", "import-linter")
 print("\n".join(d for d in deps if not d.lower().startswith(skip)))
 PY
@@ -34,4 +36,4 @@ PY
 import importlib.util, sys
 assert importlib.util.find_spec("PySide6") is None, "PySide6 must be absent from .venv-noqt"
 PY
-.venv-noqt/bin/python -m pytest tests/unit -p no:qt -o qt_api= -o qt_log_level_fail= -q
+.venv-noqt/bin/python -m pytest tests/unit -p no:qt -W ignore::pytest.PytestConfigWarning -q
