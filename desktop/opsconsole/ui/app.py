@@ -1,0 +1,274 @@
+"""Starting and stopping the desktop console: the QApplication, the bridge, the window, in order.
+
+``run_gui`` is what ``opsconsole gui`` and ``opsconsole demo`` call. It is split in two so tests (and
+the self-test) can drive the same code inside an existing QApplication: ``start_gui`` builds and
+shows everything and returns a :class:`GuiSession`; ``GuiSession.shutdown`` takes it down in order:
+stall probe, window (its views' jobs are cancelled as they are destroyed), bridge (remaining tasks
+cancelled and cleaned up, loop closed, thread joined), theme, Qt message handler last so Qt's shutdown
+messages are still logged.
+
+Environment variables:
+- ``OPSCONSOLE_THEME=light|dark``: force a colour scheme (see palette.py);
+- ``OPSCONSOLE_STALL_PROBE=1`` (and ``OPSCONSOLE_STALL_PROBE_FILE``): the GUI stall probe;
+- ``OPSCONSOLE_EXIT_WHEN_IDLE=1``: once the window is shown and the event loop first goes idle, print
+  one JSON line to stdout (``{"event": "idle", "time": ..., "peak_rss_mib": ...}``) and quit. The
+  startup benchmark and smoke tests use it to run the real entry point end to end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from PySide6.QtCore import QAbstractEventDispatcher, QSettings, QSocketNotifier, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from .. import APP_ID, APP_NAME, __version__
+from ..config import ConfigSet
+from . import qtlog, stall_probe
+from .assets import ResourceError, app_icon
+from .bridge import AsyncBridge
+from .main_window import MainWindow, ui_settings
+from .palette import ThemeController, scheme_override
+
+log = logging.getLogger("opsconsole.ui")
+
+ENV_EXIT_WHEN_IDLE = "OPSCONSOLE_EXIT_WHEN_IDLE"
+
+
+def ensure_application(argv: Sequence[str] | None = None) -> QApplication:
+    """The process's QApplication, created with the console's identity if there is none yet."""
+    existing = QApplication.instance()
+    if existing is not None:
+        if not isinstance(existing, QApplication):
+            raise RuntimeError(
+                "a QCoreApplication/QGuiApplication exists already; the console needs QApplication"
+            )
+        return existing
+    QApplication.setApplicationName(APP_NAME)
+    QApplication.setApplicationVersion(__version__)
+    # Wayland uses this as the app id and desktops match it to the .desktop file and its icon.
+    QGuiApplication.setDesktopFileName(APP_ID)
+    app = QApplication(list(argv) if argv is not None else sys.argv[:1])
+    try:
+        app.setWindowIcon(app_icon())
+    except ResourceError as exc:  # a broken installation still opens; the self-test reports it
+        log.error("%s", exc)
+    return app
+
+
+@dataclass
+class GuiSession:
+    """Everything ``start_gui`` built, and the order to take it down."""
+
+    app: QApplication
+    window: MainWindow
+    bridge: AsyncBridge
+    theme: ThemeController
+    probe: stall_probe.StallProbe | None = None
+    installed_qt_log: bool = False
+    _cleanups: list[Callable[[], None]] = field(default_factory=list)
+    _down: bool = False
+
+    def shutdown(self) -> None:
+        if self._down:
+            return
+        self._down = True
+        if self.probe is not None:
+            stall_probe.finish()
+        for cleanup in reversed(self._cleanups):
+            try:
+                cleanup()
+            except Exception:
+                log.exception("shutdown step failed")
+        import shiboken6
+
+        if shiboken6.isValid(self.window):
+            if self.window.isVisible():
+                self.window.close()
+            # Deleted now, while the bridge still runs: views' jobs are cancelled as their owners go.
+            shiboken6.delete(self.window)
+        self.bridge.shutdown()
+        if shiboken6.isValid(self.bridge):
+            shiboken6.delete(self.bridge)
+        self.theme.close()
+        if self.installed_qt_log:
+            qtlog.uninstall()
+
+
+def start_gui(
+    app: QApplication,
+    config: ConfigSet,
+    *,
+    profile: str | None = None,
+    demo_accounts: Sequence[tuple[str, str]] | None = None,
+    demo_password: str | None = None,
+    settings: QSettings | None = None,
+    install_qt_log: bool = True,
+    show_problems: bool = True,
+) -> GuiSession:
+    """Build the theme, bridge and window, show the window, schedule the problems dialog."""
+    installed = False
+    if install_qt_log and not qtlog.is_installed():
+        qtlog.install()
+        installed = True
+    theme = ThemeController(app, override=scheme_override())
+    bridge = AsyncBridge()
+    window = MainWindow(
+        config,
+        bridge=bridge,
+        profile=profile,
+        demo_accounts=demo_accounts,
+        demo_password=demo_password,
+        settings=settings,
+    )
+    session = GuiSession(app=app, window=window, bridge=bridge, theme=theme, installed_qt_log=installed)
+    session.probe = stall_probe.install_from_env(window)
+    window.show()
+    for problem in config.problems:
+        log.log(logging.ERROR if problem.severity == "error" else logging.WARNING, "config: %s", problem)
+    if show_problems and config.problems:
+        # After the window is on screen, so the dialog has a parent to centre on and the user sees both.
+        QTimer.singleShot(0, window.show_config_problems)
+    return session
+
+
+def run_gui(
+    config: ConfigSet,
+    *,
+    profile: str | None = None,
+    demo_accounts: list[tuple[str, str]] | None = None,
+    demo_password: str | None = None,
+    argv: list[str] | None = None,
+) -> int:
+    """The desktop console: returns the exit code when its window has closed and all is shut down."""
+    app = ensure_application(argv)
+    session = start_gui(
+        app,
+        config,
+        profile=profile,
+        demo_accounts=demo_accounts,
+        demo_password=demo_password,
+        settings=ui_settings(),
+    )
+    previous_hook = sys.excepthook
+    sys.excepthook = _log_uncaught
+    session._cleanups.append(lambda: setattr(sys, "excepthook", previous_hook))
+    session._cleanups.append(_quit_on_signals(app, session.window))
+    if os.environ.get(ENV_EXIT_WHEN_IDLE, "").strip() in ("1", "true", "yes"):
+        _exit_when_idle(session)
+    try:
+        code = app.exec()
+    finally:
+        session.shutdown()
+    log.info("the console exited with code %d", code)
+    return int(code)
+
+
+def _log_uncaught(kind: type[BaseException], value: BaseException, traceback: TracebackType | None) -> None:
+    # Exceptions raised in slots land here (PySide6 reports them through sys.excepthook); in a GUI
+    # started from a desktop entry stderr goes nowhere, so they must reach the log file.
+    log.error("uncaught exception in the GUI", exc_info=(kind, value, traceback))
+
+
+def _quit_on_signals(app: QApplication, window: MainWindow) -> Callable[[], None]:
+    """SIGINT/SIGTERM close the window like File > Quit (state saved, work cancelled, loop closed).
+
+    Python runs signal handlers only between bytecodes, which never happens while Qt's loop waits;
+    ``signal.set_wakeup_fd`` writes to a socket that Qt watches, so Qt wakes and Python gets its turn.
+    """
+    if sys.platform == "win32":  # no wakeup-fd integration with Qt there; Ctrl+C ends the process
+        return lambda: None
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
+
+    def drain() -> None:
+        try:
+            while reader.recv(64):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+
+    notifier.activated.connect(drain)
+
+    def handle(signum: int, _frame: object) -> None:
+        # A second Ctrl+C (or TERM) while shutting down ends the process the default way.
+        signal.signal(signum, signal.SIG_DFL)
+        log.info("received signal %d: closing", signum)
+        QTimer.singleShot(0, window.close)
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+
+    def restore() -> None:
+        signal.set_wakeup_fd(previous_fd)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        notifier.setEnabled(False)
+        notifier.deleteLater()
+        reader.close()
+        writer.close()
+
+    return restore
+
+
+def _exit_when_idle(session: GuiSession) -> None:
+    """Quit once the window is shown and the event loop is about to wait for the first time.
+
+    ``aboutToBlock`` is emitted when the loop has nothing left to do: the window has been laid out and
+    painted and every timer due so far has run. The figures go to stdout as one JSON line.
+    """
+    dispatcher = QAbstractEventDispatcher.instance()
+    if dispatcher is None:
+        raise RuntimeError("no event dispatcher: create the QApplication first")
+    done: list[bool] = []
+
+    def on_idle() -> None:
+        if done or not session.window.isVisible():
+            return
+        done.append(True)
+        dispatcher.aboutToBlock.disconnect(on_idle)
+        report: dict[str, Any] = {
+            "event": "idle",
+            "time": time.time(),
+            "platform": QGuiApplication.platformName(),
+            "title": session.window.windowTitle(),
+            "problems": len(session.window.config.problems),
+            **memory_figures(),
+        }
+        if session.probe is not None:
+            report["stall_probe"] = session.probe.report()
+        sys.stdout.write(json.dumps(report) + "\n")
+        sys.stdout.flush()
+        session.window.close()
+        session.app.quit()
+
+    dispatcher.aboutToBlock.connect(on_idle)
+
+
+def memory_figures() -> dict[str, float]:
+    """Peak and current resident memory of this process in MiB (Linux /proc; empty elsewhere)."""
+    figures: dict[str, float] = {}
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                key, _, value = line.partition(":")
+                if key in ("VmHWM", "VmRSS"):
+                    figures["peak_rss_mib" if key == "VmHWM" else "rss_mib"] = round(
+                        int(value.split()[0]) / 1024, 1
+                    )
+    except OSError:
+        pass
+    return figures

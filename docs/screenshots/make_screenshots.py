@@ -1,0 +1,127 @@
+"""Regenerate the shell's screenshots in docs/screenshots/ (offscreen, light and dark).
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/screenshots/make_screenshots.py [OUTPUT_DIR]
+
+Runs against a temporary XDG home, so the user's profiles and window state are neither read nor
+changed. The profiles are examples (a development sandbox, a production and a staging system, and
+one broken entry to show how the switcher marks it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+PROFILES = """\
+default_profile = "sandbox"
+
+[profiles.sandbox]
+label = "Local sandbox"
+environment = "development"
+api_url = "http://127.0.0.1:8700/api"
+issuer = "http://127.0.0.1:8700"
+client_id = "opsconsole"
+
+[profiles.prod-eu]
+label = "Prod EU"
+environment = "production"
+api_url = "https://api.eu.example.com/api"
+issuer = "https://login.example.com"
+client_id = "opsconsole"
+
+[profiles.staging]
+label = "Staging"
+environment = "staging"
+api_url = "https://staging.example.com/api"
+issuer = "https://login.example.com"
+client_id = "opsconsole"
+
+[profiles.legacy]
+api_url = "ftp://legacy.example.com"
+issuer = "https://login.example.com"
+client_id = "opsconsole"
+"""
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parent
+    out.mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="opsconsole-shots-"))
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        os.environ[var] = str(home / var.lower())
+    os.environ["XDG_CONFIG_DIRS"] = str(home / "etc-xdg")
+    profiles = home / "profiles.toml"
+    profiles.write_text(PROFILES, encoding="utf-8")
+
+    from PySide6.QtWidgets import QApplication
+
+    from opsconsole import config
+    from opsconsole.ui.app import ensure_application
+    from opsconsole.ui.main_window import MainWindow
+    from opsconsole.ui.palette import ThemeController
+
+    app = ensure_application(["screenshots"])
+    theme = ThemeController(app, override="light")
+    cfg = config.load(profiles)
+    written: list[Path] = []
+
+    def settle() -> None:
+        for _ in range(5):
+            QApplication.processEvents()
+
+    def save(widget: object, name: str) -> None:
+        settle()
+        pixmap = widget.grab()  # type: ignore[attr-defined]
+        path = out / name
+        if not pixmap.save(str(path), "PNG"):
+            raise SystemExit(f"cannot write {path}")
+        written.append(path)
+
+    for scheme in ("light", "dark"):
+        theme.set_scheme(scheme)  # type: ignore[arg-type]
+        for profile, page, label in (
+            ("sandbox", "users", "development"),
+            ("prod-eu", "metrics", "production"),
+            ("staging", "traces", "staging"),
+        ):
+            window = MainWindow(cfg, profile=profile)
+            window.resize(1200, 720)
+            window.show_page(page)
+            window.show()
+            window.set_sign_in_state("not signed in", "Not signed in to this profile")
+            save(window, f"shell-{scheme}-{label}.png")
+            window.close()
+            window.deleteLater()
+        window = MainWindow(cfg, profile="sandbox")
+        window.resize(1200, 720)
+        window.show()
+        dialog = window.show_about()
+        dialog.adjustSize()
+        save(dialog, f"about-{scheme}.png")
+        dialog.close()
+        problems = window.show_config_problems()
+        if problems is not None:
+            problems.adjustSize()
+            save(problems, f"config-problems-{scheme}.png")
+            problems.close()
+        window.close()
+        window.deleteLater()
+        empty = MainWindow(config.ConfigSet())
+        empty.resize(1200, 720)
+        empty.show()
+        save(empty, f"welcome-{scheme}.png")
+        empty.close()
+        empty.deleteLater()
+    settle()
+    theme.close()
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
