@@ -1,0 +1,332 @@
+"""`/ws/notifications`: the live event stream over WebSocket, with topic subscriptions and resume.
+
+The wire protocol is fixed in docs/sandbox-contract.md. In short: a valid access token (the
+`Authorization: Bearer` header, or the subprotocol pair `bearer, <token>`) or the handshake is
+refused with HTTP 401; topics and a resume point come from the query (`?topics=user.*,role.#&
+last_event_id=N`) or from a `{"op": "subscribe", ...}` message; the server sends events (they carry
+an `id`) and control messages (`stream.subscribed`, `stream.heartbeat`, `stream.gap`,
+`stream.error`). Close codes: 4401 token expired or invalid, 4400 malformed client traffic,
+1009 message too big, 1013 slow consumer or server busy, 1001 server going away.
+
+One task writes to the socket (the session's pump) and one reads from it; client messages reach
+the writer through a small queue, so every frame the server sends is ordered in one place and a
+client that floods us is slowed down by TCP rather than by our memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+from fastapi import APIRouter, WebSocket
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, QueryParams
+from starlette.responses import JSONResponse
+from starlette.websockets import WebSocketDisconnect
+
+from .events import (
+    MAX_PATTERNS,
+    EventBus,
+    StreamClosed,
+    Subscription,
+    TooManySubscribers,
+    compile_patterns,
+)
+
+log = logging.getLogger("opsconsole.sandbox.ws")
+
+__all__ = ["MAX_MESSAGE_BYTES", "PATH", "bearer_token", "router"]
+
+PATH: Final = "/ws/notifications"
+MAX_MESSAGE_BYTES: Final = 64 * 1024
+# A client that keeps sending garbage is cut off rather than answered forever.
+MAX_ERRORS: Final = 20
+_CONTROL_QUEUE: Final = 16
+_DEFAULT_HEARTBEAT: Final = 15.0
+_MAX_EVENT_ID: Final = 2**63 - 1
+
+CLOSE_GOING_AWAY: Final = 1001
+CLOSE_TOO_BIG: Final = 1009
+CLOSE_TRY_AGAIN: Final = 1013
+CLOSE_BAD_REQUEST: Final = 4400
+CLOSE_UNAUTHORIZED: Final = 4401
+
+router = APIRouter()
+
+
+class _Settings(Protocol):
+    heartbeat_interval: float
+
+
+def bearer_token(headers: Headers, subprotocols: Sequence[str]) -> tuple[str | None, bool]:
+    """The access token of a handshake and whether it came as the `bearer, <token>` subprotocol pair."""
+    auth = headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip(), False
+        return None, False
+    for i, proto in enumerate(subprotocols[:-1]):
+        if proto.lower() == "bearer":
+            return subprotocols[i + 1], True
+    return None, False
+
+
+def _parse_topics(raw: object) -> list[str]:
+    if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
+        raise ValueError("topics is a list of topic patterns")
+    topics = [t.strip() for t in raw]
+    if not topics:
+        raise ValueError("topics is empty: subscribe to at least one pattern ('#' for everything)")
+    if len(topics) > MAX_PATTERNS:
+        raise ValueError(f"at most {MAX_PATTERNS} topic patterns per subscription")
+    compile_patterns(topics)  # raises ValueError naming the bad pattern
+    return list(dict.fromkeys(topics))
+
+
+def _parse_event_id(raw: object) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= _MAX_EVENT_ID:
+        raise ValueError("last_event_id is a non-negative integer")
+    return raw
+
+
+def _parse_query(query: QueryParams) -> tuple[list[str], int | None]:
+    raw_topics = [t for value in query.getlist("topics") for t in value.split(",")]
+    topics = _parse_topics(raw_topics) if raw_topics else ["#"]
+    raw_id = query.get("last_event_id")
+    if raw_id is not None and not (raw_id.isascii() and raw_id.isdigit()):
+        raise ValueError("last_event_id is a non-negative integer")
+    return topics, _parse_event_id(None if raw_id is None else int(raw_id))
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _close_reason(text: str) -> str:
+    # A close frame's reason is at most 123 bytes of UTF-8.
+    data = text.encode()
+    return text if len(data) <= 123 else data[:120].decode(errors="ignore") + "..."
+
+
+def _error(code: str, detail: str) -> str:
+    return json.dumps({"type": "stream.error", "error": code, "detail": detail})
+
+
+async def _refuse(websocket: WebSocket, detail: str) -> None:
+    """Refuse the handshake with 401 where the server can; otherwise accept and close with 4401."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        problem = {"type": "about:blank", "title": "Unauthorized", "status": 401, "detail": detail}
+        await websocket.send_denial_response(
+            JSONResponse(
+                problem,
+                status_code=401,
+                media_type="application/problem+json",
+                headers={"WWW-Authenticate": 'Bearer realm="opsconsole", error="invalid_token"'},
+            )
+        )
+        return
+    await websocket.accept()
+    await websocket.close(CLOSE_UNAUTHORIZED, _close_reason(detail))
+
+
+async def _accept_and_close(websocket: WebSocket, subprotocol: str | None, code: int, detail: str) -> None:
+    await websocket.accept(subprotocol=subprotocol)
+    if code == CLOSE_BAD_REQUEST:
+        await websocket.send_text(_error("invalid_request", detail))
+    await websocket.close(code, _close_reason(detail))
+
+
+@router.websocket(PATH)
+async def notifications(websocket: WebSocket) -> None:
+    """The live notification stream (see the module docstring for the protocol)."""
+    state = websocket.app.state
+    offered: list[str] = list(websocket.scope.get("subprotocols") or [])
+    token, _ = bearer_token(websocket.headers, offered)
+    if token is None:
+        await _refuse(
+            websocket, "an access token is required: Authorization: Bearer, or subprotocols bearer, <token>"
+        )
+        return
+    verify: Callable[[str], Mapping[str, Any]] = state.verify_access_token
+    try:
+        # The verifier may look at the database (revocation), so it stays off the event loop.
+        claims = await run_in_threadpool(verify, token)
+    except ValueError:
+        await _refuse(websocket, "the access token is invalid or expired")
+        return
+    # A client that offered subprotocols expects one back; `bearer` is the only one spoken here.
+    subprotocol = "bearer" if any(p.lower() == "bearer" for p in offered) else None
+
+    try:
+        topics, last_event_id = _parse_query(websocket.query_params)
+    except ValueError as exc:
+        await _accept_and_close(websocket, subprotocol, CLOSE_BAD_REQUEST, str(exc))
+        return
+    bus: EventBus = state.bus
+    try:
+        sub = bus.subscribe(topics, last_event_id)
+    except TooManySubscribers as exc:
+        await _accept_and_close(websocket, subprotocol, CLOSE_TRY_AGAIN, str(exc))
+        return
+    except RuntimeError:  # the bus is not attached to a loop: the server is starting or stopping
+        await _accept_and_close(websocket, subprotocol, CLOSE_GOING_AWAY, "the event stream is not running")
+        return
+
+    settings: _Settings | None = getattr(state, "settings", None)
+    heartbeat = float(getattr(settings, "heartbeat_interval", _DEFAULT_HEARTBEAT))
+    session = _Session(websocket, sub, heartbeat, _expiry(claims))
+    try:
+        await websocket.accept(subprotocol=subprotocol)
+        await session.run()
+    finally:
+        sub.close()
+
+
+def _expiry(claims: Mapping[str, Any]) -> float | None:
+    exp = claims.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, int | float) or not math.isfinite(exp):
+        return None
+    return float(exp)
+
+
+class _Disconnected(Exception):
+    """The client went away; nothing more can be sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class _ClientFrame:
+    text: str | None
+    size: int
+    disconnected: bool = False
+
+
+class _Session:
+    """One connection after the handshake: pumps stream items out and applies client messages."""
+
+    def __init__(
+        self, websocket: WebSocket, sub: Subscription, heartbeat: float, expires_at: float | None
+    ) -> None:
+        self.ws = websocket
+        self.sub = sub
+        self.heartbeat = heartbeat
+        self.expires_at = expires_at
+        self.errors = 0
+        self.control: asyncio.Queue[_ClientFrame] = asyncio.Queue(maxsize=_CONTROL_QUEUE)
+
+    async def run(self) -> None:
+        receiver = asyncio.create_task(self._receive())
+        try:
+            code, reason = await self._pump(receiver)
+        except _Disconnected:
+            return
+        finally:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await receiver
+        with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
+            await self.ws.close(code, _close_reason(reason))
+
+    async def _send(self, text: str) -> None:
+        try:
+            await self.ws.send_text(text)
+        except (WebSocketDisconnect, OSError) as exc:
+            raise _Disconnected from exc
+
+    async def _receive(self) -> None:
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                frame = _ClientFrame(None, 0, disconnected=True)
+            elif message.get("text") is not None:
+                text: str = message["text"]
+                frame = _ClientFrame(text, len(text.encode()))
+            else:
+                frame = _ClientFrame(None, len(message.get("bytes") or b""))
+            # A full queue makes this wait: the client's sends back up into TCP instead of our memory.
+            await self.control.put(frame)
+            self.sub.interrupt()
+            if frame.disconnected:
+                return
+
+    async def _pump(self, receiver: asyncio.Task[None]) -> tuple[int, str]:
+        loop = asyncio.get_running_loop()
+        # The token's expiry is wall-clock time; the loop's clock is monotonic: convert once.
+        expires = None if self.expires_at is None else loop.time() + (self.expires_at - time.time())
+        next_beat = loop.time() + self.heartbeat
+        await self._send(self._subscribed())
+        while True:
+            while not self.control.empty():
+                verdict = await self._handle(self.control.get_nowait())
+                if verdict is not None:
+                    return verdict
+            if receiver.done():
+                raise _Disconnected  # the reader failed: the connection is unusable
+            now = loop.time()
+            if expires is not None and now >= expires:
+                return CLOSE_UNAUTHORIZED, "access token expired"
+            if now >= next_beat:
+                await self._send(json.dumps({"type": "stream.heartbeat", "time": _now_iso()}))
+                # Fixed schedule, but never a burst of beats after a long stall.
+                next_beat = max(next_beat + self.heartbeat, now)
+            deadline = next_beat if expires is None else min(next_beat, expires)
+            try:
+                items = await self.sub.next_batch(max(0.0, deadline - loop.time()))
+            except StreamClosed as exc:
+                return exc.code, exc.reason
+            for item in items:
+                await self._send(item.json)
+
+    def _subscribed(self) -> str:
+        return json.dumps(
+            {
+                "type": "stream.subscribed",
+                "topics": list(self.sub.patterns),
+                "last_event_id": self.sub.position,
+            }
+        )
+
+    async def _handle(self, frame: _ClientFrame) -> tuple[int, str] | None:
+        if frame.disconnected:
+            raise _Disconnected
+        if frame.size > MAX_MESSAGE_BYTES:
+            return CLOSE_TOO_BIG, f"message too big: the limit is {MAX_MESSAGE_BYTES} bytes"
+        try:
+            if frame.text is None:
+                raise ValueError("binary frames are not part of this protocol: send JSON text")
+            self._apply(frame.text)
+        except ValueError as exc:
+            self.errors += 1
+            if self.errors >= MAX_ERRORS:
+                return CLOSE_BAD_REQUEST, f"too many malformed messages ({MAX_ERRORS})"
+            await self._send(_error("invalid_message", str(exc)))
+            return None
+        await self._send(self._subscribed())
+        return None
+
+    def _apply(self, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON: {exc.msg} at position {exc.pos}") from exc
+        if not isinstance(message, dict):
+            raise ValueError('a client message is a JSON object like {"op": "subscribe", "topics": [...]}')
+        op = message.get("op")
+        if op != "subscribe":
+            raise ValueError(f"unknown op {op!r}: the only op is 'subscribe'")
+        unknown = set(message) - {"op", "topics", "last_event_id"}
+        if unknown:
+            raise ValueError(f"unknown field(s) {sorted(unknown)} in subscribe")
+        topics = _parse_topics(message.get("topics", ["#"]))
+        last_event_id = _parse_event_id(message.get("last_event_id"))
+        self.sub.resubscribe(topics, last_event_id)
