@@ -434,7 +434,6 @@ class Session:
 
     async def _replace(self, tokens: TokenSet) -> None:
         """Store a new sign-in's tokens; the refresh token they replace is revoked, best effort."""
-        await self.current()
         self._bind_loop()
         assert self._lock is not None
         async with self._lock, self._process_lock():
@@ -477,7 +476,6 @@ class Session:
 
     async def logout(self) -> LogoutResult:
         """Revoke the refresh token (RFC 7009) when the provider can, and forget the tokens."""
-        await self.current()
         self._bind_loop()
         assert self._lock is not None
         async with self._lock, self._process_lock():

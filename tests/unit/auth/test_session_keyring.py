@@ -1,0 +1,75 @@
+"""The session over a keyring store: the file lock path, and failing closed when the keyring fails."""
+
+from __future__ import annotations
+
+from tests.unit.auth.conftest import profile_for
+from tests.unit.auth.keyrings import DictKeyring
+from tests.unit.auth.mini_provider import MiniProvider
+
+from opsconsole import paths
+from opsconsole.auth.discovery import DiscoveryCache
+from opsconsole.auth.session import Session
+from opsconsole.auth.store import SERVICE, KeyringStore, MemoryStore
+from opsconsole.auth.tokens import TokenSet
+
+
+def _session(provider: MiniProvider, backend: DictKeyring) -> Session:
+    return Session(
+        profile_for(provider, token_storage="keyring"),
+        store=KeyringStore(backend),
+        interactive=True,
+        discovery=DiscoveryCache(),
+        open_browser=provider.browse,
+    )
+
+
+async def test_tokens_go_to_the_keyring_and_refresh_under_the_file_lock(provider: MiniProvider) -> None:
+    backend = DictKeyring()
+    async with _session(provider, backend) as session:
+        first = await session.login()
+        assert TokenSet.from_json(backend.secrets[(SERVICE, "test")]) == first
+        second = await session.refresh(force=True)
+    assert TokenSet.from_json(backend.secrets[(SERVICE, "test")]) == second
+    assert (paths.lock_dir() / "auth-test.lock").exists()
+    assert session.store.kind == "keyring" and session.storage_warning == ""
+
+
+async def test_another_process_refresh_is_adopted_not_repeated(provider: MiniProvider) -> None:
+    backend = DictKeyring()
+    async with _session(provider, backend) as mine, _session(provider, backend) as theirs:
+        await mine.login()
+        await theirs.current()
+        refreshed = await mine.refresh(force=True)
+        # `theirs` still holds the old tokens; the API refused its access token (a 401).
+        old = await theirs.current()
+        assert old is not None and old.access_token != refreshed.access_token
+        adopted = await theirs.refresh(rejected=old.access_token)
+    assert adopted == refreshed
+    assert provider.token_calls["refresh_token"] == 1  # the rotated refresh token was never sent twice
+
+
+async def test_a_keyring_that_fails_on_save_falls_back_to_memory_and_says_so(provider: MiniProvider) -> None:
+    backend = DictKeyring()
+    events: list[str] = []
+    async with _session(provider, backend) as session:
+        session.add_listener(lambda e: events.append(e.kind))
+        backend.locked = True  # the keyring locked itself and the unlock prompt was dismissed
+        tokens = await session.login()
+        assert session.store.kind == "memory"
+        assert (
+            "keyring is locked" in session.storage_warning
+            and "memory for this run only" in session.storage_warning
+        )
+        assert (await session.status()).signed_in
+    assert backend.secrets == {}
+    assert MemoryStore().load("test") == tokens
+    assert events == ["storage", "signed_in"]
+
+
+async def test_signing_in_again_revokes_the_refresh_token_it_replaces(provider: MiniProvider) -> None:
+    backend = DictKeyring()
+    async with _session(provider, backend) as session:
+        first = await session.login()
+        second = await session.login()
+    assert provider.revoked == [first.refresh_token]
+    assert TokenSet.from_json(backend.secrets[(SERVICE, "test")]) == second
