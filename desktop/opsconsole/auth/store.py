@@ -37,8 +37,8 @@ WINDOWS_MAX_CHARS = 1280
 
 _REFUSED_MODULES = ("keyring.backends.fail", "keyring.backends.null", "keyrings.alt")
 MEMORY_WARNING = (
-    "No usable keyring on this system ({reason}): tokens are kept in memory for this run only, "
-    "and you will have to sign in again next time."
+    "No usable keyring on this system: {reason}. Tokens are kept in memory for this run only; "
+    "you will have to sign in again next time."
 )
 
 
@@ -57,7 +57,7 @@ def _backend_name(backend: Any) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _refusal(backend: Any) -> str:
+def refusal_reason(backend: Any) -> str:
     """Why ``backend`` cannot hold tokens, or "" when it can."""
     module = type(backend).__module__
     if module.startswith("keyrings.alt"):
@@ -72,7 +72,7 @@ def _refusal(backend: Any) -> str:
         chained = list(getattr(backend, "backends", []))
         if not chained:
             return "no keyring backend is available"
-        reasons = [r for r in (_refusal(b) for b in chained) if r]
+        reasons = [r for r in (refusal_reason(b) for b in chained) if r]
         if reasons:
             return reasons[0]
     return ""
@@ -86,7 +86,7 @@ def inspect_backend(backend: Any | None = None) -> BackendInfo:
         except Exception as exc:  # a broken keyring configuration (keyringrc naming a missing class)
             return BackendInfo(False, "unknown", f"the keyring could not be loaded: {printable(exc)}")
     name = _backend_name(backend)
-    reason = _refusal(backend)
+    reason = refusal_reason(backend)
     if reason:
         return BackendInfo(False, name, reason)
     limit = WINDOWS_MAX_CHARS if type(backend).__module__.startswith("keyring.backends.Windows") else None

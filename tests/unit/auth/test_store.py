@@ -72,7 +72,7 @@ def test_a_real_backend_is_trusted() -> None:
 def test_without_a_usable_keyring_tokens_stay_in_memory_with_a_warning() -> None:
     choice = open_store(_profile())  # conftest: keyring's fail backend
     assert isinstance(choice.store, MemoryStore)
-    assert "tokens are kept in memory for this run only" in choice.warning
+    assert "Tokens are kept in memory for this run only" in choice.warning
     usable, text = describe_backend(_profile())
     assert not usable and "No usable keyring" in text
 
