@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
+import keyring.backend
 import keyring.backends.fail
 import keyring.core
 import pytest
@@ -161,6 +162,12 @@ def use(service: SecretService, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point this process (and the subprocesses it starts) at ``service`` and let keyring detect it."""
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", service.address)
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    _redetect()
+
+
+def _redetect() -> None:
+    # keyring decides once per process which backends are viable; a new bus changes the answer.
+    vars(keyring.backend.get_all_keyring).pop("saved_result", None)
     keyring.core.init_backend()
 
 
@@ -177,4 +184,5 @@ def secret_service(
     finally:
         service.stop()
         # Back to "no keyring", as every other test expects (tests/conftest.py).
+        vars(keyring.backend.get_all_keyring).pop("saved_result", None)
         keyring.set_keyring(keyring.backends.fail.Keyring())

@@ -94,7 +94,12 @@ def inspect_backend(backend: Any | None = None) -> BackendInfo:
 
 
 def reset_backend() -> None:
-    """Detect the keyring backend again (after the environment changed: a new D-Bus session bus)."""
+    """Detect the keyring backend again (after the environment changed: a new D-Bus session bus).
+
+    keyring computes the list of viable backends once per process; that list is recomputed too.
+    """
+    # jaraco.functools.once keeps the result in the function's __dict__ (its reset() fails when unset)
+    vars(keyring.backend.get_all_keyring).pop("saved_result", None)
     keyring.core.init_backend()
 
 
