@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractEventDispatcher, QSettings, QSocketNotifier, QTimer
 from PySide6.QtGui import QGuiApplication
@@ -35,15 +35,19 @@ from PySide6.QtWidgets import QApplication
 
 from .. import APP_ID, APP_NAME, __version__
 from ..config import ConfigSet
-from . import qtlog, stall_probe
+from . import qtlog
 from .assets import ResourceError, app_icon
 from .bridge import AsyncBridge
 from .main_window import MainWindow, ui_settings
 from .palette import ThemeController, scheme_override
 
+if TYPE_CHECKING:
+    from .stall_probe import StallProbe
+
 log = logging.getLogger("opsconsole.ui")
 
 ENV_EXIT_WHEN_IDLE = "OPSCONSOLE_EXIT_WHEN_IDLE"
+_FUSION_APP: list[QApplication] = []  # the application ensure_application created with -style Fusion
 
 
 def ensure_application(argv: Sequence[str] | None = None) -> QApplication:
@@ -59,7 +63,15 @@ def ensure_application(argv: Sequence[str] | None = None) -> QApplication:
     QApplication.setApplicationVersion(__version__)
     # Wayland uses this as the app id and desktops match it to the .desktop file and its icon.
     QGuiApplication.setDesktopFileName(APP_ID)
-    app = QApplication(list(argv) if argv is not None else sys.argv[:1])
+    arguments = list(argv) if argv is not None else sys.argv[:1]
+    # Fusion through the command line rather than app.setStyle(): the same result, without building
+    # Python wrappers for QStyle at startup (about 15 ms). A -style given by the user still wins.
+    fusion = not any(a == "-style" or a.startswith(("-style=", "--style")) for a in arguments[1:])
+    if fusion:
+        arguments[1:1] = ["-style", "Fusion"]
+    app = QApplication(arguments)
+    if fusion:
+        _FUSION_APP[:] = [app]
     try:
         app.setWindowIcon(app_icon())
     except ResourceError as exc:  # a broken installation still opens; the self-test reports it
@@ -75,7 +87,7 @@ class GuiSession:
     window: MainWindow
     bridge: AsyncBridge
     theme: ThemeController
-    probe: stall_probe.StallProbe | None = None
+    probe: StallProbe | None = None
     installed_qt_log: bool = False
     _cleanups: list[Callable[[], None]] = field(default_factory=list)
     _down: bool = False
@@ -85,6 +97,8 @@ class GuiSession:
             return
         self._down = True
         if self.probe is not None:
+            from . import stall_probe
+
             stall_probe.finish()
         for cleanup in reversed(self._cleanups):
             try:
@@ -122,7 +136,7 @@ def start_gui(
     if install_qt_log and not qtlog.is_installed():
         qtlog.install()
         installed = True
-    theme = ThemeController(app, override=scheme_override())
+    theme = ThemeController(app, override=scheme_override(), set_style=not _created_with_fusion(app))
     bridge = AsyncBridge()
     window = MainWindow(
         config,
@@ -132,8 +146,12 @@ def start_gui(
         demo_password=demo_password,
         settings=settings,
     )
+    theme.schemeChanged.connect(lambda _scheme: window.refresh_colors())
     session = GuiSession(app=app, window=window, bridge=bridge, theme=theme, installed_qt_log=installed)
-    session.probe = stall_probe.install_from_env(window)
+    if os.environ.get("OPSCONSOLE_STALL_PROBE"):  # opt-in: the module is not even imported otherwise
+        from . import stall_probe
+
+        session.probe = stall_probe.install_from_env(window)
     window.show()
     for problem in config.problems:
         log.log(logging.ERROR if problem.severity == "error" else logging.WARNING, "config: %s", problem)
@@ -141,6 +159,10 @@ def start_gui(
         # After the window is on screen, so the dialog has a parent to centre on and the user sees both.
         QTimer.singleShot(0, window.show_config_problems)
     return session
+
+
+def _created_with_fusion(app: QApplication) -> bool:
+    return app is _FUSION_APP[0] if _FUSION_APP else False
 
 
 def run_gui(

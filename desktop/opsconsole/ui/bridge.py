@@ -8,8 +8,11 @@ style of Anki's taskman::
     bridge.run(client.list_users(), on_success=self.show_users, on_failure=self.show_error, owner=self)
 
 The returned :class:`Job` can be cancelled; it is cancelled by itself when ``owner`` (a QObject, usually
-the view) is destroyed. A cancelled job's coroutine gets ``CancelledError`` (so ``async with`` blocks
-close their clients) and its callbacks never run, even when the result was already on its way.
+the view) is destroyed. A cancelled job's coroutine gets ``CancelledError`` at its current ``await`` (so
+``async with`` blocks close their clients) and its callbacks never run, even when the result was
+already on its way. A job settles when its coroutine has really ended, cleanup included:
+``jobFinished`` is emitted on the GUI thread after that, for every job that was not abandoned by
+:meth:`AsyncBridge.shutdown`.
 
 Why a plain ``threading.Thread`` and not a QThread: the loop thread runs asyncio's loop, not Qt's, and
 touches no QObject; everything it hands back crosses to the GUI thread as a queued signal emitted on
@@ -23,22 +26,27 @@ executor are shut down, the loop stops and is closed on its own thread, and the 
 neither "Event loop is closed" nor "Task was destroyed but it is pending!" appears at exit.
 ``bridge.loop`` is there for code that schedules long-lived work (streams) itself; such tasks are
 cancelled at shutdown like the rest.
+
+The loop and its thread start on first use (``run`` or ``loop``), not when the bridge is made: the
+window is built and painted before asyncio is even imported, which keeps startup short.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import itertools
 import logging
 import threading
 import weakref
 from collections.abc import Callable, Coroutine
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QMetaObject, QObject, Qt, Signal
+
+if TYPE_CHECKING:
+    import asyncio
+    import concurrent.futures
 
 log = logging.getLogger("opsconsole.ui.bridge")
 
@@ -47,6 +55,9 @@ JobState = Literal["running", "succeeded", "failed", "cancelled"]
 
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 _job_ids = itertools.count(1)
+# Tasks that ignored cancellation past the shutdown timeout. Kept referenced so their destruction
+# does not log "Task was destroyed but it is pending!" on top of the warning that already names them.
+_ABANDONED_TASKS: list[Any] = []
 
 
 class BridgeClosedError(RuntimeError):
@@ -56,13 +67,14 @@ class BridgeClosedError(RuntimeError):
 class Job(Generic[T]):
     """One coroutine running on the bridge's loop, and what to do on the GUI thread when it ends.
 
-    Touch a job from the GUI thread only. ``state`` moves from ``running`` to exactly one of
-    ``succeeded``, ``failed`` or ``cancelled``; ``result``/``error`` hold the outcome.
+    Use a job from the GUI thread. ``state`` moves from ``running`` to exactly one of ``succeeded``,
+    ``failed`` or ``cancelled``; ``result``/``error`` hold the outcome. ``future`` is a
+    ``concurrent.futures.Future`` completed on the loop thread when the coroutine has ended.
     """
 
     def __init__(
         self,
-        future: concurrent.futures.Future[T],
+        bridge: AsyncBridge,
         *,
         name: str,
         on_success: Callable[[T], Any] | None,
@@ -71,10 +83,14 @@ class Job(Generic[T]):
     ) -> None:
         self.id = next(_job_ids)
         self.name = name
-        self.future = future
+        from concurrent.futures import Future  # imported on first use: not needed to paint the window
+
+        self.future: concurrent.futures.Future[T] = Future()
         self.state: JobState = "running"
         self.result: T | None = None
         self.error: BaseException | None = None
+        self._bridge = bridge
+        self._task: asyncio.Task[T] | None = None  # set and used on the loop thread only
         self._on_success = on_success
         self._on_failure = on_failure
         self._cancel_requested = False
@@ -105,13 +121,11 @@ class Job(Generic[T]):
         return self.state == "cancelled" or self._cancel_requested
 
     def cancel(self) -> bool:
-        """Cancel the coroutine and drop its callbacks. False when the job had already finished."""
+        """Cancel the coroutine and drop its callbacks. False when the job had already ended."""
         if self.done or self._cancel_requested:
             return False
         self._cancel_requested = True
-        # Cancelling the concurrent future cancels the asyncio task on the loop thread (asyncio chains
-        # them), so the coroutine sees CancelledError at its current await and can clean up.
-        self.future.cancel()
+        self._bridge._cancel(self)
         return True
 
     def owner_alive(self) -> bool:
@@ -133,7 +147,7 @@ class AsyncBridge(QObject):
     jobFinished = Signal(object)
     """Emitted on the GUI thread with the :class:`Job` after its callback ran (or was dropped)."""
 
-    _completed = Signal(object)  # emitted on the loop thread, delivered queued on the GUI thread
+    _settled = Signal(object)  # emitted on the loop thread, delivered queued on the GUI thread
 
     def __init__(
         self,
@@ -144,34 +158,54 @@ class AsyncBridge(QObject):
     ) -> None:
         super().__init__(parent)
         self.shutdown_timeout = shutdown_timeout
+        self.thread_name = thread_name
         self._jobs: set[Job[Any]] = set()
         self._closing = False
         self._closed = False
-        self._loop = asyncio.new_event_loop()
-        self._loop.set_exception_handler(self._report_loop_error)
-        self._completed.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
-        self._thread = threading.Thread(target=self._run_loop, name=thread_name, daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._settled.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+
+    def _ensure_started(self) -> asyncio.AbstractEventLoop:
+        if self._loop is not None:
+            return self._loop
+        if self._closing:
+            raise BridgeClosedError("the background loop has shut down")
+        import asyncio
+
+        loop = asyncio.new_event_loop()
+        loop.set_exception_handler(self._report_loop_error)
         running = threading.Event()
-        self._loop.call_soon(running.set)
+        loop.call_soon(running.set)
+        self._loop = loop
+        self._thread = threading.Thread(
+            target=self._run_loop, args=(loop,), name=self.thread_name, daemon=True
+        )
         self._thread.start()
         if not running.wait(timeout=10):
             raise RuntimeError("the asyncio loop thread did not start")
+        log.debug("asyncio loop started on thread %s", self.thread_name)
+        return loop
 
     # -- the loop thread -------------------------------------------------------------------------------
 
-    def _run_loop(self) -> None:
-        asyncio.set_event_loop(self._loop)
+    def _run_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        import asyncio
+
+        asyncio.set_event_loop(loop)
         try:
-            self._loop.run_forever()
+            loop.run_forever()
             # stop() was called by shutdown(): finish everything on this same thread, then close.
-            self._loop.run_until_complete(self._drain())
+            loop.run_until_complete(self._drain(loop))
         except Exception:
             log.exception("the asyncio loop failed")
         finally:
             asyncio.set_event_loop(None)
-            self._loop.close()
+            loop.close()
 
-    async def _drain(self) -> None:
+    async def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        import asyncio
+
         current = asyncio.current_task()
         tasks = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
         for task in tasks:
@@ -179,18 +213,38 @@ class AsyncBridge(QObject):
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=self.shutdown_timeout)
             for task in pending:
+                _ABANDONED_TASKS.append(task)
                 log.warning(
                     "task %s did not finish within %.1f s of being cancelled at shutdown",
                     task.get_name(),
                     self.shutdown_timeout,
                 )
-            for task in tasks:
-                if task.done() and not task.cancelled() and task.exception() is not None:
-                    log.error(
-                        "task %s failed while shutting down", task.get_name(), exc_info=task.exception()
-                    )
-        await self._loop.shutdown_asyncgens()
-        await self._loop.shutdown_default_executor()
+        await loop.shutdown_asyncgens()
+        await loop.shutdown_default_executor()
+
+    def _start(self, job: Job[Any], coro: Coroutine[Any, Any, Any]) -> None:
+        assert self._loop is not None
+        task = self._loop.create_task(coro, name=f"job-{job.id}-{job.name}")
+        job._task = task
+        task.add_done_callback(lambda t: self._task_done(job, t))
+
+    def _cancel_in_loop(self, job: Job[Any]) -> None:
+        # Queued after _start (call_soon_threadsafe keeps order), so the task exists by now.
+        if job._task is not None:
+            job._task.cancel()
+
+    def _task_done(self, job: Job[Any], task: asyncio.Task[Any]) -> None:
+        if task.cancelled():
+            job.future.cancel()
+        elif (error := task.exception()) is not None:
+            job.future.set_exception(error)
+        else:
+            job.future.set_result(task.result())
+        if self._closed:
+            return
+        # RuntimeError: the bridge's C++ side is gone, so nobody is left to deliver to.
+        with contextlib.suppress(RuntimeError):
+            self._settled.emit(job)
 
     def _report_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
@@ -200,27 +254,25 @@ class AsyncBridge(QObject):
             exc_info=exc if exc is not None else None,
         )
 
-    def _future_done(self, job: Job[Any]) -> None:
-        # Runs on the loop thread (or on the caller's, if the future was already done).
-        if self._closed:
-            return
-        # RuntimeError: the bridge's C++ side is gone, so nobody is left to deliver to.
-        with contextlib.suppress(RuntimeError):
-            self._completed.emit(job)
-
     # -- the GUI thread ------------------------------------------------------------------------------
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
-        """The loop, for code that schedules long-lived tasks itself (use loop.call_soon_threadsafe)."""
-        return self._loop
+        """The loop, for code that schedules long-lived tasks itself (use loop.call_soon_threadsafe).
+
+        Starts the loop if it is not running yet."""
+        return self._ensure_started()
+
+    @property
+    def started(self) -> bool:
+        return self._loop is not None
 
     @property
     def closed(self) -> bool:
         return self._closing
 
     @property
-    def loop_thread(self) -> threading.Thread:
+    def loop_thread(self) -> threading.Thread | None:
         return self._thread
 
     def pending_jobs(self) -> list[Job[Any]]:
@@ -242,17 +294,27 @@ class AsyncBridge(QObject):
         if self._closing:
             coro.close()  # never awaited by design; closing it avoids "coroutine was never awaited"
             raise BridgeClosedError("the background loop has shut down")
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         job: Job[T] = Job(
-            future,
+            self,
             name=name or str(getattr(coro, "__qualname__", "job")),
             on_success=on_success,
             on_failure=on_failure,
             owner=owner,
         )
+        try:
+            loop = self._ensure_started()
+        except BaseException:
+            coro.close()
+            raise
         self._jobs.add(job)
-        future.add_done_callback(lambda _f, job=job: self._future_done(job))  # type: ignore[misc]
+        loop.call_soon_threadsafe(self._start, job, coro)
         return job
+
+    def _cancel(self, job: Job[Any]) -> None:
+        # The loop is closed only after shutdown, which has settled every job already.
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._cancel_in_loop, job)
 
     def _deliver(self, job: Job[Any]) -> None:
         if job.done:
@@ -291,11 +353,11 @@ class AsyncBridge(QObject):
         if timeout is not None:
             self.shutdown_timeout = timeout
         for job in list(self._jobs):
-            job.cancel()
+            job._cancel_requested = True
             job._detach_owner()
             job.state = "cancelled"
         self._jobs.clear()
-        if self._thread.is_alive():
+        if self._thread is not None and self._loop is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(self.shutdown_timeout + 5.0)
             if self._thread.is_alive():

@@ -17,11 +17,10 @@ geometry, splitter sizes and the current page are kept in an INI file in the use
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QColor, QFont, QKeySequence, QPalette
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -29,7 +28,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QToolBar,
@@ -63,13 +61,7 @@ class EnvironmentBand(QLabel):
         super().__init__(parent)
         self.setObjectName("environmentBand")
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setAutoFillBackground(True)
-        self.setContentsMargins(8, 6, 8, 6)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        font = QFont(self.font())
-        font.setWeight(QFont.Weight.Bold)
-        font.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, 0.6)
-        self.setFont(font)
         self.environment: str | None = None
         self.hide()
 
@@ -96,10 +88,11 @@ class EnvironmentBand(QLabel):
             background, text = colors.production_band, colors.production_text
         else:
             background, text = colors.staging_band, colors.staging_text
-        palette = QPalette(self.palette())
-        palette.setColor(QPalette.ColorRole.Window, QColor(background))
-        palette.setColor(QPalette.ColorRole.WindowText, QColor(text))
-        self.setPalette(palette)
+        # A style sheet rather than a palette: the band must keep its colours whatever the scheme.
+        self.setStyleSheet(
+            f"QLabel#environmentBand {{ background: {background}; color: {text}; font-weight: bold;"
+            " letter-spacing: 0.6px; padding: 6px 8px; }"
+        )
 
 
 class DetailPanel(QFrame):
@@ -113,9 +106,7 @@ class DetailPanel(QFrame):
         self.setMinimumWidth(0)
         self.title = QLabel("Details")
         self.title.setObjectName("detailTitle")
-        font = QFont(self.title.font())
-        font.setWeight(QFont.Weight.DemiBold)
-        self.title.setFont(font)
+        self.title.setStyleSheet("QLabel#detailTitle { font-weight: bold; }")
         self.empty = QLabel("Select an item to see its details here.")
         self.empty.setWordWrap(True)
         self.empty.setObjectName("detailEmpty")
@@ -217,7 +208,7 @@ class MainWindow(QMainWindow):
             self.page_actions[spec.key] = action
 
         self.find_action = QAction("&Find in Page", self)
-        self.find_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Find))
+        self.find_action.setShortcut(QKeySequence("Ctrl+F"))
         self.find_action.triggered.connect(self.find_in_page)
 
         self.detail_action = QAction("&Details Panel", self)
@@ -321,9 +312,8 @@ class MainWindow(QMainWindow):
         column.setSpacing(0)
         column.addWidget(self.band)
         column.addWidget(self.outer, 1)
-        self.band.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.setCentralWidget(central)
-        self._update_tab_order()
+        QWidget.setTabOrder(self.profile_combo, self.rail)
 
     # -- profiles ----------------------------------------------------------------------------------
 
@@ -440,7 +430,8 @@ class MainWindow(QMainWindow):
             page = spec.build(PageContext(window=self, bridge=self.bridge, config=self.config))
             self._pages[key] = page
             self.stack.addWidget(page)
-            self._update_tab_order()
+            # Rail, then the page; detail-panel content comes after (it is added later, at the end).
+            self._stitch_tab_order(self.rail, page)
         self.stack.setCurrentWidget(page)
         row = self.rail.row_of(key)
         if self.rail.currentRow() != row:
@@ -459,7 +450,7 @@ class MainWindow(QMainWindow):
         page = self.current_page()
         if page is None:
             return
-        target = page.focusProxy() or next(iter(_tab_chain_within(page)), None)
+        target = page.focusProxy() or next(iter(_tab_block(page)), None)
         if target is not None:
             target.setFocus(Qt.FocusReason.OtherFocusReason)
 
@@ -497,7 +488,7 @@ class MainWindow(QMainWindow):
         self.outer.setCurrentWidget(self.welcome)
         for action in (*self.page_actions.values(), self.find_action, self.detail_action):
             action.setEnabled(False)
-        self._update_tab_order()
+        self._stitch_tab_order(self.profile_combo, self.welcome)
 
     # -- detail panel ------------------------------------------------------------------------------
 
@@ -505,7 +496,6 @@ class MainWindow(QMainWindow):
         """Put ``widget`` in the detail panel and open it; None empties it and closes the panel."""
         self.detail.set_content(widget, title)
         self.set_detail_visible(widget is not None)
-        self._update_tab_order()
 
     def detail_visible(self) -> bool:
         return self.splitter.sizes()[1] > 0
@@ -566,21 +556,16 @@ class MainWindow(QMainWindow):
 
     # -- keyboard ----------------------------------------------------------------------------------
 
-    def _update_tab_order(self) -> None:
-        """Profile switcher, rail, the page, the detail panel. Each block keeps its own internal order
-        (a view may have set its own), only the blocks are stitched together."""
-        chain: list[QWidget] = [self.profile_combo]
-        if self.welcome is not None and self.outer.currentWidget() is self.welcome:
-            chain += _tab_chain_within(self.welcome)
-        else:
-            chain.append(self.rail)
-            for key in self.page_keys:
-                page = self._pages.get(key)
-                if page is not None:
-                    chain += _tab_chain_within(page)
-            chain += _tab_chain_within(self.detail)
-        for first, second in itertools.pairwise(chain):
-            QWidget.setTabOrder(first, second)
+    def _stitch_tab_order(self, anchor: QWidget, block: QWidget) -> None:
+        """Put the widgets of ``block`` right after ``anchor`` in the Tab order, keeping their own order.
+
+        A widget added to the window joins the focus chain at its end as one contiguous run (Qt moves a
+        reparented widget's subtree as a block), so only that run is walked, not the whole window.
+        """
+        previous = anchor
+        for widget in _tab_block(block):
+            QWidget.setTabOrder(previous, widget)
+            previous = widget
 
     # -- state -------------------------------------------------------------------------------------
 
@@ -623,17 +608,12 @@ class MainWindow(QMainWindow):
 
     # -- events ------------------------------------------------------------------------------------
 
-    def changeEvent(self, event: QEvent) -> None:
-        if not hasattr(self, "status"):  # palette events can arrive while the window is being built
-            super().changeEvent(event)
-            return
-        if event.type() in (QEvent.Type.ApplicationPaletteChange, QEvent.Type.PaletteChange):
-            self._refresh_colors()
-        elif event.type() == QEvent.Type.DevicePixelRatioChange:
-            self.rail.refresh_style()
-        super().changeEvent(event)
+    def refresh_colors(self) -> None:
+        """Re-colour what the palette does not reach (rail, band, status dots): call on a scheme change.
 
-    def _refresh_colors(self) -> None:
+        Connected to the theme's schemeChanged by start_gui, rather than handled in changeEvent: a
+        Python changeEvent would run for every change event of the window, from the first one on.
+        """
         self.rail.refresh_style()
         self.band.refresh_colors()
         self.status.refresh_colors()
@@ -645,19 +625,14 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def _tab_chain_within(root: QWidget) -> list[QWidget]:
-    """The widgets under ``root`` that Tab reaches, in the order of the window's focus chain."""
+def _tab_block(root: QWidget) -> list[QWidget]:
+    """The Tab-reachable widgets of ``root``'s contiguous run in the focus chain, in chain order."""
     found: list[QWidget] = []
+    if root.focusPolicy() & Qt.FocusPolicy.TabFocus and root.focusProxy() is None:
+        found.append(root)
     widget = root.nextInFocusChain()
-    # The chain is a cycle through every widget of the window; the bound only guards against a bug.
-    for _ in range(100_000):
-        if widget is None or widget is root:
-            break
-        if (
-            root.isAncestorOf(widget)
-            and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
-            and widget.focusProxy() is None
-        ):
+    while widget is not None and widget is not root and root.isAncestorOf(widget):
+        if widget.focusPolicy() & Qt.FocusPolicy.TabFocus and widget.focusProxy() is None:
             found.append(widget)
         widget = widget.nextInFocusChain()
     return found

@@ -1,90 +1,56 @@
 """The navigation rail on the left of the main window: one entry per page, icon and text.
 
-A QListWidget, so it comes with keyboard navigation (arrows, Home/End, type-ahead) and accessibility;
-a small delegate draws the entries as rounded pills with a visible focus ring, and the icons are
-re-tinted from the palette when the colour scheme or the screen's pixel ratio changes.
+A QListWidget, so it comes with keyboard navigation (arrows, Home/End, type-ahead) and accessibility.
+Its look (rounded entries, hover, a visible keyboard-focus ring) is a small style sheet scoped to the
+rail, rebuilt from the palette when the colour scheme changes, rather than a Python item delegate: the
+delegate would run Python on every paint and, at startup, cost more than the rest of the rail.
+Icons are re-tinted from the palette (normal and selected ink) at the screen's pixel ratio.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPen
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QApplication,
-    QFrame,
-    QListWidget,
-    QListWidgetItem,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
-    QWidget,
-)
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QPalette
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QFrame, QListWidget, QListWidgetItem, QWidget
 
 from .assets import tinted_icon
 from .pages import PageSpec
 from .palette import shell_colors
 
 ICON_SIZE = 20
-ROW_HEIGHT = 38
+RAIL_WIDTH = 188
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 
-
-class _RailDelegate(QStyledItemDelegate):
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
-        return QSize(option.rect.width(), ROW_HEIGHT)
-
-    def paint(
-        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
-    ) -> None:
-        state = option.state
-        palette: QPalette = option.palette
-        rect: QRect = option.rect.adjusted(6, 2, -6, -2)
-        selected = bool(state & QStyle.StateFlag.State_Selected)
-        hovered = bool(state & QStyle.StateFlag.State_MouseOver)
-        focused = bool(state & QStyle.StateFlag.State_HasFocus)
-        enabled = bool(state & QStyle.StateFlag.State_Enabled)
-
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        if selected:
-            painter.setBrush(palette.color(QPalette.ColorRole.Highlight))
-            painter.drawRoundedRect(rect, 6, 6)
-        elif hovered:
-            hover = QColor(palette.color(QPalette.ColorRole.Text))
-            hover.setAlphaF(0.08)
-            painter.setBrush(hover)
-            painter.drawRoundedRect(rect, 6, 6)
-        if focused:
-            ring = QColor(
-                palette.color(
-                    QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Highlight
-                )
-            )
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.setPen(QPen(ring, 1.5, Qt.PenStyle.SolidLine if selected else Qt.PenStyle.DashLine))
-            painter.drawRoundedRect(rect.adjusted(2, 2, -2, -2), 5, 5)
-
-        icon = index.data(Qt.ItemDataRole.DecorationRole)
-        icon_rect = QRect(rect.left() + 10, rect.center().y() - ICON_SIZE // 2 + 1, ICON_SIZE, ICON_SIZE)
-        if isinstance(icon, QIcon):
-            mode = (
-                QIcon.Mode.Disabled if not enabled else QIcon.Mode.Selected if selected else QIcon.Mode.Normal
-            )
-            icon.paint(painter, icon_rect, Qt.AlignmentFlag.AlignCenter, mode)
-
-        text_rect = rect.adjusted(ICON_SIZE + 22, 0, -8, 0)
-        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        group = QPalette.ColorGroup.Normal if enabled else QPalette.ColorGroup.Disabled
-        painter.setPen(palette.color(group, role))
-        painter.setFont(option.font)
-        text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
-        elided = option.fontMetrics.elidedText(text, Qt.TextElideMode.ElideRight, text_rect.width())
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, elided)
-        painter.restore()
+_STYLE = """
+QListWidget#navRail {{
+    background: {background};
+    border: none;
+    outline: none;
+    padding: 8px 0px;
+}}
+QListWidget#navRail::item {{
+    color: {text};
+    padding: 8px 8px;
+    margin: 2px 6px;
+    border: 1px solid transparent;
+    border-radius: 6px;
+}}
+QListWidget#navRail::item:hover {{
+    background: {hover};
+}}
+QListWidget#navRail::item:selected {{
+    background: {highlight};
+    color: {highlighted_text};
+}}
+QListWidget#navRail::item:focus {{
+    border: 1px dashed {focus};
+}}
+QListWidget#navRail::item:selected:focus {{
+    border: 1px dashed {highlighted_text};
+}}
+"""
 
 
 class NavRail(QListWidget):
@@ -98,12 +64,8 @@ class NavRail(QListWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setUniformItemSizes(True)
-        self.setMouseTracking(True)
         self.setIconSize(QSize(ICON_SIZE, ICON_SIZE))
-        self.setItemDelegate(_RailDelegate(self))
-        self.setFixedWidth(188)
-        self.setAutoFillBackground(True)
-        self.setViewportMargins(0, 8, 0, 8)
+        self.setFixedWidth(RAIL_WIDTH)
         for number, spec in enumerate(self.specs, start=1):
             item = QListWidgetItem(spec.title)
             item.setData(KEY_ROLE, spec.key)
@@ -128,17 +90,25 @@ class NavRail(QListWidget):
         return -1
 
     def refresh_style(self) -> None:
-        """Re-tint the icons and the background from the current palette and pixel ratio."""
-        app_palette = QApplication.palette()
+        """Re-tint the icons and re-colour the rail from the current palette and pixel ratio."""
+        palette = QApplication.palette()
         colors = shell_colors()
-        own = QPalette(app_palette)
-        own.setColor(QPalette.ColorRole.Base, QColor(colors.rail_background))
-        own.setColor(QPalette.ColorRole.Window, QColor(colors.rail_background))
-        self.setPalette(own)
+        text = palette.color(QPalette.ColorRole.Text)
+        hover = QColor(text)
+        hover.setAlphaF(0.08)
+        self.setStyleSheet(
+            _STYLE.format(
+                background=colors.rail_background,
+                text=text.name(),
+                hover=f"rgba({hover.red()}, {hover.green()}, {hover.blue()}, 20)",
+                highlight=palette.color(QPalette.ColorRole.Highlight).name(),
+                highlighted_text=palette.color(QPalette.ColorRole.HighlightedText).name(),
+                focus=palette.color(QPalette.ColorRole.Highlight).name(),
+            )
+        )
         modes = {
-            QIcon.Mode.Normal: app_palette.color(QPalette.ColorRole.Text),
-            QIcon.Mode.Selected: app_palette.color(QPalette.ColorRole.HighlightedText),
-            QIcon.Mode.Disabled: app_palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text),
+            QIcon.Mode.Normal: text,
+            QIcon.Mode.Selected: palette.color(QPalette.ColorRole.HighlightedText),
         }
         ratio = self.devicePixelRatioF()
         for row, spec in enumerate(self.specs):

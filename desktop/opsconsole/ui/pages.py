@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from .widgets import Card
 
@@ -151,26 +150,18 @@ class PlaceholderPage(QWidget):
         self.setAccessibleName(f"{spec.title} page")
         self.setAccessibleDescription(f"Not available yet: coming with the {spec.feature} feature.")
 
-        title = QLabel(spec.title)
+        # Rich text rather than QFont objects: the page is built at startup, and touching QFont from
+        # Python costs more than Qt's own rich-text handling.
+        title = QLabel(f"<span style='font-size:x-large; font-weight:600'>{_escape(spec.title)}</span>")
         title.setObjectName("placeholderTitle")
-        font = QFont(title.font())
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setWeight(QFont.Weight.DemiBold)
-        title.setFont(font)
-
-        status = QLabel(f"Coming with the \u201c{spec.feature}\u201d feature")
+        status = QLabel(f"<b>Coming with the \u201c{_escape(spec.feature)}\u201d feature</b>")
         status.setObjectName("placeholderStatus")
-        status_font = QFont(status.font())
-        status_font.setWeight(QFont.Weight.DemiBold)
-        status.setFont(status_font)
-        status.setForegroundRole(self.foregroundRole())
 
         summary = QLabel(spec.summary)
         summary.setWordWrap(True)
 
         card = Card()
         card.setObjectName("placeholderCard")
-        card.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         card_layout = QVBoxLayout(card)
         card_layout.setContentsMargins(24, 20, 24, 22)
         card_layout.setSpacing(8)
@@ -196,4 +187,4 @@ class PlaceholderPage(QWidget):
 
 
 def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")

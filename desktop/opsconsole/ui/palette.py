@@ -93,11 +93,11 @@ _DARK = {
     QPalette.ColorRole.Mid: "#262a31",
     QPalette.ColorRole.Dark: "#121418",
     QPalette.ColorRole.Shadow: "#000000",
-    QPalette.ColorRole.Highlight: "#3d7be8",
+    QPalette.ColorRole.Highlight: "#356fd8",
     QPalette.ColorRole.HighlightedText: "#ffffff",
     QPalette.ColorRole.Link: "#8ab4ff",
     QPalette.ColorRole.LinkVisited: "#c3a6ff",
-    QPalette.ColorRole.Accent: "#3d7be8",
+    QPalette.ColorRole.Accent: "#356fd8",
 }
 _DARK_DISABLED = {
     QPalette.ColorRole.WindowText: "#6d7480",
@@ -181,14 +181,17 @@ class ThemeController(QObject):
 
     schemeChanged = Signal(str)
 
-    def __init__(self, app: QApplication, *, override: Scheme | None = None) -> None:
+    def __init__(self, app: QApplication, *, override: Scheme | None = None, set_style: bool = True) -> None:
+        """``set_style=False`` when the application was created with ``-style Fusion`` already (see
+        app.ensure_application): touching the style from Python costs startup time for nothing."""
         super().__init__(app)
         self._app = app
         self._override = override
-        self._previous_style = app.style().name()
+        self._previous_style = app.style().name() if set_style else None
         self._previous_palette = QPalette(app.palette())
         self._scheme: Scheme = override or system_scheme(app)
-        app.setStyle("Fusion")
+        if set_style:
+            app.setStyle("Fusion")
         app.setPalette(build_palette(self._scheme))
         app.styleHints().colorSchemeChanged.connect(self._on_system_scheme_changed)
         self._closed = False
@@ -223,7 +226,8 @@ class ThemeController(QObject):
             return
         self._closed = True
         self._app.styleHints().colorSchemeChanged.disconnect(self._on_system_scheme_changed)
-        self._app.setStyle(self._previous_style)
+        if self._previous_style is not None:
+            self._app.setStyle(self._previous_style)
         self._app.setPalette(self._previous_palette)
 
 

@@ -8,8 +8,6 @@ main window); transient messages use QStatusBar's own message area on the left.
 
 from __future__ import annotations
 
-import html
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
@@ -17,6 +15,11 @@ from ..config import Profile
 from .palette import shell_colors
 
 LIVE_STATES = ("offline", "connecting", "live", "reconnecting", "error")
+
+
+def escape(text: str) -> str:
+    """Text made safe for a rich-text label (the stdlib html module is not worth its import time here)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 class StatusField(QLabel):
@@ -44,11 +47,11 @@ class StatusField(QLabel):
     def refresh(self) -> None:
         """Re-render with the current palette's colours (called again when the scheme changes)."""
         colors = shell_colors()
-        parts = [f"<span style='color:{colors.muted_text}'>{html.escape(self.caption)}</span>"]
+        parts = [f"<span style='color:{colors.muted_text}'>{escape(self.caption)}</span>"]
         if self.dot_role is not None:
             dot_color = getattr(colors, f"status_{self.dot_role}", colors.status_idle)
             parts.append(f"<span style='color:{dot_color}'>\u25cf</span>")
-        parts.append(html.escape(self.value))
+        parts.append(escape(self.value))
         self.setText("&nbsp;".join(parts))
 
 
