@@ -192,6 +192,7 @@ _READ = _problems(401, 403, 422)
 _READ_ONE = _problems(401, 403, 404, 422)
 _WRITE_ONE = _problems(401, 403, 404, 409, 412, 422)
 _WRITE_MATCHED = _problems(401, 403, 404, 409, 412, 422, 428)
+_WRITE_BODY = _problems(400, 401, 403, 404, 409, 412, 422, 428)
 
 
 def problem_media_types(schema: dict[str, Any]) -> dict[str, Any]:
@@ -395,7 +396,7 @@ def build_router() -> APIRouter:
         response_model=User,
         status_code=201,
         tags=["users"],
-        responses={201: {"headers": _ETAG_HEADER}, **_problems(401, 403, 409, 422)},
+        responses={201: {"headers": _ETAG_HEADER}, **_problems(400, 401, 403, 409, 422)},
     )
     def create_user(
         request: Request, response: Response, body: UserCreate, caller: WriteUsers
@@ -499,7 +500,7 @@ def build_router() -> APIRouter:
         "/users/{user_id}",
         response_model=User,
         tags=["users"],
-        responses={200: {"headers": _ETAG_HEADER}, **_WRITE_MATCHED},
+        responses={200: {"headers": _ETAG_HEADER}, **_WRITE_BODY},
     )
     def patch_user(
         request: Request,
@@ -691,7 +692,7 @@ def build_router() -> APIRouter:
         response_model=Role,
         status_code=201,
         tags=["roles"],
-        responses={201: {"headers": _ETAG_HEADER}, **_problems(401, 403, 409, 422)},
+        responses={201: {"headers": _ETAG_HEADER}, **_problems(400, 401, 403, 409, 422)},
     )
     def create_role(
         request: Request, response: Response, body: RoleCreate, caller: WriteRoles
@@ -765,7 +766,7 @@ def build_router() -> APIRouter:
         "/roles/{role}/permissions",
         response_model=Role,
         tags=["roles"],
-        responses={200: {"headers": _ETAG_HEADER}, **_WRITE_MATCHED},
+        responses={200: {"headers": _ETAG_HEADER}, **_WRITE_BODY},
     )
     def set_role_permissions(
         request: Request,
@@ -813,7 +814,7 @@ def build_router() -> APIRouter:
         request: Request,
         caller: ReadUsers,
         limit: Annotated[int, Query(ge=1, le=store.MAX_LIMIT)] = 50,
-        cursor: Annotated[str | None, Query(max_length=30, pattern=r"^[0-9]{1,30}$")] = None,
+        cursor: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]{1,18}$")] = None,
         target_id: Annotated[str | None, Query(max_length=100, pattern=_SEARCH_PATTERN)] = None,
         action: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z]+\.[a-z]+$")] = None,
         actor: Annotated[str | None, Query(max_length=db.EMAIL_MAX, pattern=_SEARCH_PATTERN)] = None,

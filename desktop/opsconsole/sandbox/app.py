@@ -27,6 +27,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import api, db, jaeger, seed, store, synthetic, telemetry, tracing, ws
@@ -82,6 +83,19 @@ def _problem_response(
     return JSONResponse(body, status_code=status, headers=out_headers, media_type=PROBLEM_MEDIA_TYPE)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route of ``app`` accepts on the request's path (asks the routes themselves)."""
+    allowed = []
+    for method in _METHODS:
+        probe = {**scope, "method": method}
+        if any(route.matches(probe)[0] == Match.FULL for route in app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def on_problem(request: Request, exc: ProblemError) -> JSONResponse:
@@ -112,13 +126,19 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else title_for(exc.status_code)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; a path often has several routes.
+            allowed = _allowed_methods(app, request.scope)
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"
         body = {
             "type": type_for(exc.status_code),
             "title": title_for(exc.status_code),
             "status": exc.status_code,
             "detail": detail,
         }
-        return _problem_response(request, exc.status_code, body, dict(exc.headers or {}))
+        return _problem_response(request, exc.status_code, body, headers)
 
     @app.exception_handler(OperationalError)
     async def on_database(request: Request, exc: OperationalError) -> JSONResponse:
@@ -170,11 +190,9 @@ def create_app(settings: SandboxSettings) -> FastAPI:
     db.create_schema(engine)
     bus = EventBus(engine, keep=settings.events_keep)
     bus.create_schema()
-    result = seed.seed_database(
+    seed.seed_database(
         engine, password=settings.password, users=settings.users, random_seed=settings.seed_random
     )
-    if result.seeded:
-        log.info("seeded %d users in %.1f s", result.users_created, result.seconds)
     auth = AuthServer(settings, engine)
     metrics = telemetry.Metrics(active_sessions=auth.active_sessions)
     traces = tracing.TraceStore()

@@ -124,16 +124,13 @@ def _prepare(settings: SandboxSettings) -> tuple[socket.socket, SandboxSettings,
 
 def _banner(settings: SandboxSettings) -> str:
     accounts = ", ".join(email for email, _, _ in DEMO_ACCOUNTS)
-    password = (
-        f"password {DEFAULT_PASSWORD!r}" if settings.password == DEFAULT_PASSWORD else "the password given"
-    )
     base = settings.public_url
     return (
         f"Ops Console sandbox on {base}\n"
         f"  issuer {base}   API {base}/api   docs {base}/docs\n"
         f"  events {base.replace('http', 'ws', 1)}/ws/notifications   metrics {base}/metrics   "
         f"traces {base}/jaeger\n"
-        f"  accounts: {accounts} ({password})\n"
+        f"  accounts: {accounts} (password: the --password value, {DEFAULT_PASSWORD!r} by default)\n"
         f"  data: {'PostgreSQL' if settings.db_url else settings.data_dir}\n"
         "Press Ctrl+C to stop."
     )

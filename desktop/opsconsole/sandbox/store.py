@@ -691,7 +691,7 @@ def list_audit(
     limit = max(1, min(limit, MAX_LIMIT))
     query = sa.select(db.audit)
     if cursor:
-        if len(cursor) > 30 or not cursor.isdigit():
+        if len(cursor) > 18 or not cursor.isdigit():
             raise _bad_cursor("not one this server issued")
         query = query.where(db.audit.c.id < int(cursor))
     if target_id:
