@@ -10,6 +10,7 @@ one broken entry to show how the switcher marks it).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -50,11 +51,20 @@ client_id = "opsconsole"
 def main(argv: list[str]) -> int:
     out = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parent
     out.mkdir(parents=True, exist_ok=True)
-    home = Path(tempfile.mkdtemp(prefix="opsconsole-shots-"))
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
-        os.environ[var] = str(home / var.lower())
-    os.environ["XDG_CONFIG_DIRS"] = str(home / "etc-xdg")
-    profiles = home / "profiles.toml"
+    # A throwaway home laid out like a real one, so the About dialog shows paths as users will see them.
+    home = Path(tempfile.gettempdir()) / "opsconsole-screenshots" / "home"
+    shutil.rmtree(home.parent, ignore_errors=True)
+    for var, sub in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_STATE_HOME", ".local/state"),
+    ):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+        os.environ[var] = str(home / sub)
+    os.environ["XDG_CONFIG_DIRS"] = str(home.parent / "etc-xdg")
+    profiles = home / ".config" / "opsconsole" / "profiles.toml"
+    profiles.parent.mkdir(parents=True, exist_ok=True)
     profiles.write_text(PROFILES, encoding="utf-8")
 
     from PySide6.QtWidgets import QApplication
@@ -66,7 +76,7 @@ def main(argv: list[str]) -> int:
 
     app = ensure_application(["screenshots"])
     theme = ThemeController(app, override="light")
-    cfg = config.load(profiles)
+    cfg = config.load()  # the user's file as the console finds it, not --config
     written: list[Path] = []
 
     def settle() -> None:
@@ -110,7 +120,9 @@ def main(argv: list[str]) -> int:
             problems.close()
         window.close()
         window.deleteLater()
-        empty = MainWindow(config.ConfigSet())
+        profiles.rename(profiles.with_suffix(".bak"))  # the welcome page: no profile file at all
+        empty = MainWindow(config.load())
+        profiles.with_suffix(".bak").rename(profiles)
         empty.resize(1200, 720)
         empty.show()
         save(empty, f"welcome-{scheme}.png")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from .widgets import Card
 
@@ -181,7 +181,12 @@ class PlaceholderPage(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 32, 32, 32)
-        layout.addWidget(card, 0, Qt.AlignmentFlag.AlignTop)
+        # No alignment flag on the card: an aligned widget gets its plain size hint, too short for the
+        # wrapped text at the card's real width; a stretch beside and below keeps it top-left instead.
+        row = QHBoxLayout()
+        row.addWidget(card, 3)
+        row.addStretch(1)
+        layout.addLayout(row)
         layout.addStretch(1)
         card.setMaximumWidth(640)
 

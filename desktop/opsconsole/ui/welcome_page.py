@@ -8,13 +8,12 @@ against a local sandbox without writing any file.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication
+from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -76,6 +75,8 @@ class WelcomePage(QWidget):
         self.example.setAccessibleName("Example profile file")
         self.example.setTabChangesFocus(True)
         self.example.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        # The card is on the Base colour already; a shade apart keeps the example visibly a block of its own.
+        self.example.viewport().setBackgroundRole(QPalette.ColorRole.AlternateBase)
         lines = EXAMPLE_PROFILES.count("\n") + 1
         self.example.setFixedHeight(self.example.fontMetrics().lineSpacing() * lines + 16)
         self.copy_example = QPushButton("Copy &example")
@@ -93,7 +94,6 @@ class WelcomePage(QWidget):
 
         card = Card()
         card.setObjectName("welcomeCard")
-        card.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         card.setMaximumWidth(760)
         inner = QVBoxLayout(card)
         inner.setContentsMargins(28, 24, 28, 24)
@@ -110,7 +110,13 @@ class WelcomePage(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 32, 32, 32)
-        layout.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        # Centred with stretches, not alignment flags: an aligned widget gets its plain size hint, and the
+        # wrapped labels then need more height than that at the card's real width.
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(card, 4)
+        row.addStretch(1)
+        layout.addLayout(row)
         layout.addStretch(1)
 
         QWidget.setTabOrder(self.copy_path, self.example)
