@@ -49,9 +49,7 @@ def main(argv: list[str]) -> int:
     with httpx.Client(timeout=60, follow_redirects=False) as browser:
         page = browser.get(callback)
     if log:
-        Path(log).write_text(
-            f"{httpx.URL(callback).path}\n{page.status_code}\n{page.text}", encoding="utf-8"
-        )
+        Path(log).write_text(f"{httpx.URL(callback).path}\n{page.status_code}\n{page.text}", encoding="utf-8")
     return 0
 
 

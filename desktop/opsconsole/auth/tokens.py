@@ -192,7 +192,8 @@ def parse_token_response(body: Any) -> TokenResponse:
         refresh_token=refresh_token,
         scope=tuple(scope.split()) if isinstance(scope, str) else None,
         id_token=id_token,
-        refresh_expires_in=seconds("refresh_expires_in"),
+        # Not in RFC 6749, but common: Keycloak says refresh_expires_in, others refresh_token_expires_in.
+        refresh_expires_in=seconds("refresh_expires_in") or seconds("refresh_token_expires_in"),
     )
 
 
