@@ -13,12 +13,22 @@ import asyncio
 import sys
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import Any, Protocol, TextIO
 
+from ..config import Profile
 from .session import AuthStatus, open_session
 
-if TYPE_CHECKING:
-    from ..cli import CliContext
+
+class CliContext(Protocol):
+    """What these handlers use of ``opsconsole.cli.CliContext`` (a Protocol: the feature rooms never
+    import the CLI, an import-linter contract says so)."""
+
+    json: bool
+    out: TextIO
+
+    def profile(self) -> Profile: ...
+
+    def emit(self, obj: Any, text: str | None = None) -> None: ...
 
 
 def login(ctx: CliContext, args: argparse.Namespace) -> int:

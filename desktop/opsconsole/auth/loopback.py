@@ -68,6 +68,7 @@ class LoopbackReceiver:
         self._pending: Callback | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self._done = False
+        self._expiry: asyncio.TimerHandle | None = None
         self.host = ""
         self.port = 0
 
@@ -130,6 +131,9 @@ class LoopbackReceiver:
         """Answer the browser that delivered the callback, then stop listening."""
         pending, self._pending = self._pending, None
         self._done = True
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         if pending is not None and pending._writer is not None:
             title = "Signed in" if ok else "Sign-in failed"
             page = _page(title, message, ok=ok, app_name=self._app_name)
@@ -139,6 +143,9 @@ class LoopbackReceiver:
 
     async def close(self) -> None:
         self._done = True
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         if self._pending is not None and self._pending._writer is not None:
             # The flow ended without a verdict (cancelled, crashed): the browser still deserves a page.
             writer, self._pending = self._pending._writer, None
@@ -223,7 +230,7 @@ class LoopbackReceiver:
         self._pending = callback
         self._callback.set_result(callback)
         # Hold the connection until respond() (or close()) answers it; a flow that forgets gets a timeout.
-        asyncio.get_running_loop().call_later(_VERDICT_TIMEOUT, self._expire, callback)
+        self._expiry = asyncio.get_running_loop().call_later(_VERDICT_TIMEOUT, self._expire, callback)
         return True
 
     def _expire(self, callback: Callback) -> None:
