@@ -377,3 +377,44 @@ def test_alt_p_focuses_the_profile_switcher(qtbot: Any, make_window: Any, config
     window.rail.setFocus()
     QTest.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)
     qtbot.waitUntil(window.profile_combo.hasFocus, timeout=2000)
+
+
+def test_tab_goes_from_the_rail_into_a_page_built_later(
+    qtbot: Any, make_window: Any, config_set: Any
+) -> None:
+    class FormPage(QWidget):
+        def __init__(self, context: PageContext) -> None:
+            super().__init__()
+            layout = QVBoxLayout(self)
+            self.fields = {}
+            for name in "abc":
+                field = QLineEdit()
+                field.setAccessibleName(name)
+                layout.addWidget(field)
+                self.fields[name] = field
+            QWidget.setTabOrder(self.fields["c"], self.fields["b"])  # its own order a, c, b: not the layout's
+
+    specs = [
+        *PAGES[:1],
+        PageSpec("roles", "Roles", "roles", feature="f", summary="s.", create=FormPage),
+        *PAGES[2:],
+    ]
+    window = make_window(config_set, pages=specs)
+    detail_field = QLineEdit()
+    detail_field.setAccessibleName("Detail field")
+    window.show_detail(detail_field, "Detail")  # detail content exists before the page is built
+    window.show_page("roles")
+    page = window.page("roles")
+    assert isinstance(page, FormPage)
+    activate(qtbot, window)
+    window.rail.setFocus()
+    qtbot.waitUntil(window.rail.hasFocus, timeout=2000)
+    for expected in (
+        page.fields["a"],
+        page.fields["c"],
+        page.fields["b"],
+        detail_field,
+        window.profile_combo,
+    ):
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        qtbot.waitUntil(expected.hasFocus, timeout=2000)
