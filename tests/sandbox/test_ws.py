@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
+import socket
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -323,3 +326,37 @@ async def test_a_bad_query_closes_with_4400_after_saying_why(live: Live, query: 
         assert error["type"] == "stream.error" and error["detail"]
         code, _ = await closed(conn)
     assert code == 4400
+
+
+async def test_aclose_waits_until_clients_got_going_away(live: Live) -> None:
+    async with live.connect() as first, live.connect("?topics=user.*") as second:
+        await recv(first)
+        await recv(second)
+        await live.bus.aclose("restarting", grace=5)
+        # Both sessions sent their close frame before aclose returned.
+        assert await closed(first) == (1001, "restarting")
+        assert await closed(second) == (1001, "restarting")
+
+
+async def test_a_client_that_stops_reading_is_dropped(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ws, "SEND_TIMEOUT", 0.5)
+    # A tiny receive buffer, and the client library told to stop reading after one frame: the
+    # server's sends back up until one of them blocks for longer than the send timeout.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    host, port = live.url.removeprefix("ws://").split(":")
+    sock.connect((host, int(port)))
+    headers = {"Authorization": f"Bearer {make_token()}"}
+    async with connect(
+        f"{live.url}/ws/notifications", sock=sock, additional_headers=headers, max_queue=1, close_timeout=0.5
+    ) as conn:
+        await recv(conn)
+        assert live.bus.subscriber_count == 1
+        # Incompressible, or per-message deflate would shrink it to nothing.
+        blobs = [base64.b64encode(os.urandom(24_000)).decode() for _ in range(200)]
+        await asyncio.to_thread(live.bus.publish_many, [("user.created", {"blob": b}, None) for b in blobs])
+        for _ in range(200):
+            if live.bus.subscriber_count == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert live.bus.subscriber_count == 0

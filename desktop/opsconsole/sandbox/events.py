@@ -304,15 +304,25 @@ class EventBus:
         self._loop = loop
 
     def close(self, reason: str = "server shutting down") -> None:
-        """Close every subscription (their consumers see `StreamClosed`, code 1001) and detach the loop.
-
-        Call it on the loop thread, before the server closes its connections, so that clients get a
-        1001 "going away" with this reason.
-        """
+        """Close every subscription (their consumers see `StreamClosed`, code 1001) and detach the loop."""
         for sub in list(self._subscribers):
             sub._close(StreamClosed(reason, code=1001))
         self._subscribers.clear()
         self._loop = None
+
+    async def aclose(self, reason: str = "server shutting down", grace: float = 2.0) -> None:
+        """`close()`, then wait (up to `grace` seconds) until every consumer has let go.
+
+        A WebSocket session lets go after it has sent its close frame, so awaiting this before the
+        server closes the connections itself (uvicorn sends 1012 then) gives clients the 1001 "going
+        away" with `reason`.
+        """
+        closing = list(self._subscribers)
+        self.close(reason)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                for sub in closing:
+                    await sub._released.wait()
 
     @property
     def last_id(self) -> int:
@@ -456,6 +466,7 @@ class Subscription:
         self._max_queue = max_queue
         self._queue: collections.deque[Event] = collections.deque()
         self._wake = asyncio.Event()
+        self._released = asyncio.Event()
         self._interrupted = False
         self._overflowed = False
         self._closed: StreamClosed | None = None
@@ -507,7 +518,9 @@ class Subscription:
         self._wake.set()
 
     def close(self) -> None:
+        """The consumer is done with this subscription (also after the server closed it)."""
         self._close(StreamClosed("subscription closed", code=1000))
+        self._released.set()
 
     def _close(self, exc: StreamClosed) -> None:
         if self._closed is None:

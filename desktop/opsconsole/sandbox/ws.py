@@ -50,6 +50,10 @@ MAX_MESSAGE_BYTES: Final = 64 * 1024
 # A client that keeps sending garbage is cut off rather than answered forever.
 MAX_ERRORS: Final = 20
 _CONTROL_QUEUE: Final = 16
+# A client that reads nothing for this long is given up on. The server may run without WebSocket
+# pings, and a send blocked on a full socket would otherwise hold the session (and its subscription)
+# for as long as the TCP connection lives.
+SEND_TIMEOUT: Final = 30.0
 _DEFAULT_HEARTBEAT: Final = 15.0
 _MAX_EVENT_ID: Final = 2**63 - 1
 
@@ -222,6 +226,7 @@ class _Session:
         self.heartbeat = heartbeat
         self.expires_at = expires_at
         self.errors = 0
+        self.send_timeout = SEND_TIMEOUT
         self.control: asyncio.Queue[_ClientFrame] = asyncio.Queue(maxsize=_CONTROL_QUEUE)
 
     async def run(self) -> None:
@@ -239,7 +244,11 @@ class _Session:
 
     async def _send(self, text: str) -> None:
         try:
-            await self.ws.send_text(text)
+            async with asyncio.timeout(self.send_timeout):
+                await self.ws.send_text(text)
+        except TimeoutError as exc:
+            log.info("notifications: a client read nothing for %.0f s; dropping it", self.send_timeout)
+            raise _Disconnected from exc
         except (WebSocketDisconnect, OSError) as exc:
             raise _Disconnected from exc
 
