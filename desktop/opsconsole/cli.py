@@ -178,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub, "login", "sign in (OAuth authorization code with PKCE in the system browser)", ("login",)
     )
     login.add_argument("--no-browser", action="store_true", help="only print the URL to open")
+    login.add_argument(
+        "--device",
+        action="store_true",
+        help="sign in on another device with a code (RFC 8628; for SSH sessions, when the provider offers it)",
+    )
     add(sub, "logout", "revoke and forget this profile's tokens", ("logout",))
     auth = add(sub, "auth", "the signed-in session").add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
     add(auth, "status", "who is signed in, scopes and expiry", ("auth", "status"))

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol, TextIO
 
 from ..config import Profile
+from .flow import DeviceAuthorization
 from .session import AuthStatus, open_session
 
 
@@ -34,6 +35,7 @@ class CliContext(Protocol):
 def login(ctx: CliContext, args: argparse.Namespace) -> int:
     profile = ctx.profile()
     no_browser = bool(getattr(args, "no_browser", False))
+    device = bool(getattr(args, "device", False))
     # The link goes where the person reads: stdout for text, stderr when stdout is JSON for a script.
     link_out: TextIO = sys.stderr if ctx.json else ctx.out
 
@@ -50,10 +52,23 @@ def login(ctx: CliContext, args: argparse.Namespace) -> int:
         sys.stderr.write(f"opsconsole: {text}\n")
         sys.stderr.flush()
 
+    def show_code(device: DeviceAuthorization) -> None:
+        link_out.write(f"To sign in, open this address on any device:\n{device.verification_uri}\n")
+        link_out.write(f"and enter the code {device.user_code}\n")
+        if device.verification_uri_complete:
+            link_out.write(
+                f"(or open this link, which carries the code):\n{device.verification_uri_complete}\n"
+            )
+        link_out.write(f"Waiting for the sign-in (the code is valid for {_duration(device.expires_in)})…\n")
+        link_out.flush()
+
     async def run() -> AuthStatus:
         async with open_session(profile, interactive=True) as session:
             _warn_storage(session.storage_warning)
-            await session.login(open_browser=not no_browser, on_url=show_url, on_notice=notice)
+            if device:
+                await session.login_device(on_code=show_code)
+            else:
+                await session.login(open_browser=not no_browser, on_url=show_url, on_notice=notice)
             return await session.status()
 
     status = asyncio.run(run())

@@ -7,14 +7,18 @@
   an ``error=`` answer in words, and only then the ``code``.
 - :func:`exchange_code`, :func:`refresh_grant` and :func:`revoke` talk to the token and revocation
   endpoints. The client authenticates as a public client: ``client_id`` in the form, no secret.
+- :func:`start_device_authorization` and :func:`poll_device_token`: the device authorization grant
+  (RFC 8628) for a console on a machine without a browser, when the provider offers it.
 
 Nothing here stores anything or keeps state between calls; session.py does that.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -200,3 +204,102 @@ async def revoke(
         False,
         f"the provider did not revoke the session: {error_from_response(response)}",
     )
+
+
+# -- RFC 8628: the device authorization grant, for sessions without a local browser (SSH) ---------------
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+DEFAULT_INTERVAL = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceAuthorization:
+    """What the user needs to finish the sign-in on another device, and what the console polls with."""
+
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str
+    expires_in: float
+    interval: float
+    device_code: str
+
+    def __repr__(self) -> str:
+        return (
+            f"DeviceAuthorization(user_code={self.user_code!r}, verification_uri={self.verification_uri!r})"
+        )
+
+
+async def start_device_authorization(
+    client: httpx.AsyncClient, metadata: ProviderMetadata, client_id: str, scopes: tuple[str, ...]
+) -> DeviceAuthorization:
+    """RFC 8628 3.1/3.2: ask the provider for a device code and a user code."""
+    if not metadata.device_authorization_endpoint:
+        raise ProviderError(
+            "The provider does not offer sign-in from another device (no device_authorization_endpoint).",
+            hint="Run `opsconsole login` on a computer with a browser, or `opsconsole login --no-browser` "
+            "and open the link on this computer.",
+        )
+    try:
+        response = await client.post(
+            metadata.device_authorization_endpoint,
+            data={"client_id": client_id, "scope": " ".join(scopes)},
+            headers=FORM_HEADERS,
+        )
+    except httpx.HTTPError as exc:
+        raise network_error(exc, metadata.device_authorization_endpoint) from exc
+    body = _json_or_none(response)
+    if response.status_code != 200:
+        if isinstance(body, dict) and isinstance(body.get("error"), str):
+            raise SignInRefused(body["error"], str(body.get("error_description") or ""))
+        raise ProviderError(f"The provider's device authorization failed: {error_from_response(response)}")
+    if not isinstance(body, dict):
+        raise ProviderError("The provider's device authorization answer is not a JSON object.")
+    fields: dict[str, str] = {}
+    for key in ("device_code", "user_code", "verification_uri"):
+        value = body.get(key)
+        if not isinstance(value, str) or not value:
+            raise ProviderError(f"The provider's device authorization answer has no {key}.")
+        fields[key] = value
+    complete = body.get("verification_uri_complete")
+    expires_in = body.get("expires_in")
+    interval = body.get("interval", DEFAULT_INTERVAL)
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or expires_in <= 0:
+        raise ProviderError("The provider's device authorization answer has no valid expires_in.")
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval < 0:
+        interval = DEFAULT_INTERVAL
+    return DeviceAuthorization(
+        user_code=fields["user_code"],
+        verification_uri=fields["verification_uri"],
+        verification_uri_complete=complete if isinstance(complete, str) else "",
+        expires_in=float(expires_in),
+        interval=float(interval),
+        device_code=fields["device_code"],
+    )
+
+
+async def poll_device_token(
+    client: httpx.AsyncClient,
+    metadata: ProviderMetadata,
+    client_id: str,
+    device: DeviceAuthorization,
+    *,
+    wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> TokenResponse:
+    """RFC 8628 3.4/3.5: poll until the user approves, refuses, or the code expires."""
+    interval = device.interval
+    waited = 0.0
+    form = {"grant_type": DEVICE_GRANT, "device_code": device.device_code, "client_id": client_id}
+    while True:
+        await wait(interval)
+        waited += interval
+        try:
+            return await token_request(client, metadata, form)
+        except SignInRefused as exc:
+            if exc.error == "authorization_pending":
+                pass
+            elif exc.error == "slow_down":
+                interval += 5.0  # RFC 8628 3.5: and keep the longer interval from now on
+            else:
+                raise
+        if waited >= device.expires_in:
+            raise SignInRefused("expired_token", "the code was not used in time")

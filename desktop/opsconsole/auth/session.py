@@ -25,7 +25,7 @@ import re
 import threading
 import time
 import webbrowser
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -48,7 +48,17 @@ from .errors import (
     TokenError,
     TokenStorageError,
 )
-from .flow import Revocation, check_callback, exchange_code, new_authorization_request, refresh_grant, revoke
+from .flow import (
+    DeviceAuthorization,
+    Revocation,
+    check_callback,
+    exchange_code,
+    new_authorization_request,
+    poll_device_token,
+    refresh_grant,
+    revoke,
+    start_device_authorization,
+)
 from .loopback import DEFAULT_TIMEOUT, LoopbackReceiver
 from .store import MemoryStore, StoreChoice, TokenStore, open_store
 from .tokens import TokenResponse, TokenSet, TokenVerifier, build_token_set
@@ -430,6 +440,32 @@ class Session:
                 True, f"Signed in to {self.profile.display_name} as {tokens.who()}. You can close this tab."
             )
         log.info('signed in to profile "%s"', self.profile.name)
+        return tokens
+
+    async def login_device(
+        self,
+        *,
+        on_code: Callable[[DeviceAuthorization], None],
+        wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> TokenSet:
+        """Sign in on another device (RFC 8628), for a console without a browser; stores the tokens.
+
+        ``on_code`` gets the address to open and the code to enter there; ``wait`` is how the polling
+        interval passes (tests pass one that does not sleep).
+        """
+        if not self.interactive:
+            raise SignInRequired(f'Not signed in to profile "{self.profile.name}".')
+        metadata = await self.metadata()
+        device = await start_device_authorization(
+            self._client(), metadata, self.profile.client_id, self.profile.scopes
+        )
+        on_code(device)
+        response = await poll_device_token(
+            self._client(), metadata, self.profile.client_id, device, wait=wait
+        )
+        tokens = await self._verified(response, previous=None, nonce=None)
+        await self._replace(tokens)
+        log.info('signed in to profile "%s" from another device', self.profile.name)
         return tokens
 
     async def _replace(self, tokens: TokenSet) -> None:

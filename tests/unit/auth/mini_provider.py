@@ -84,6 +84,8 @@ class Behaviour:
     omit_id_token: bool = False
     rotate_refresh_tokens: bool = True
     token_delay: float = 0.0  # seconds the token endpoint takes (widens race windows)
+    device_interval: int = 1  # RFC 8628 polling interval it asks for
+    device_slow_down: bool = False  # answer the first poll with slow_down
 
 
 class MiniProvider:
@@ -102,6 +104,7 @@ class MiniProvider:
         self.requests: list[str] = []
         self.api_calls = 0
         self.clock = time.time  # tests share a movable clock with the client
+        self.devices: dict[str, dict[str, Any]] = {}  # device_code -> grant, user_code, state, polls
         self.last_callback_url = ""
         self.last_callback_page = ""
         self.browsed = threading.Event()  # set when the browser has shown the console's final page
@@ -135,8 +138,13 @@ class MiniProvider:
             "token_endpoint": f"{self.issuer}/token",
             "jwks_uri": f"{self.issuer}/jwks",
             "revocation_endpoint": f"{self.issuer}/revoke",
+            "device_authorization_endpoint": f"{self.issuer}/device",
             "response_types_supported": ["code"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "grant_types_supported": [
+                "authorization_code",
+                "refresh_token",
+                "urn:ietf:params:oauth:grant-type:device_code",
+            ],
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": ["openid", "offline_access", "read:users", "write:users"],
             "token_endpoint_auth_methods_supported": ["none"],
@@ -197,6 +205,15 @@ class MiniProvider:
                 claims["nonce"] = grant.nonce
             body["id_token"] = self.sign(claims)
         return body
+
+    def approve_device(self, user_code: str, *, approve: bool = True) -> None:
+        """What the user does on the other device: enter the code and allow (or deny)."""
+        with self.lock:
+            for device in self.devices.values():
+                if device["user_code"] == user_code:
+                    device["state"] = "approved" if approve else "denied"
+                    return
+        raise KeyError(user_code)
 
     # -- the browser ---------------------------------------------------------------------------
 
@@ -337,6 +354,29 @@ def _handler_for(provider: MiniProvider) -> type[BaseHTTPRequestHandler]:
             form = self._form()
             if url.path == "/token":
                 self._token(form)
+            elif url.path == "/device":
+                if form.get("client_id") != CLIENT_ID:
+                    self._send(401, {"error": "invalid_client"})
+                    return
+                device_code, user_code = secrets.token_urlsafe(24), "WDJB-MJHT"
+                with provider.lock:
+                    provider.devices[device_code] = {
+                        "grant": Grant("alice", form.get("scope", "").split(), secrets.token_hex(8)),
+                        "user_code": user_code,
+                        "state": "pending",
+                        "polls": 0,
+                    }
+                self._send(
+                    200,
+                    {
+                        "device_code": device_code,
+                        "user_code": user_code,
+                        "verification_uri": f"{provider.issuer}/activate",
+                        "verification_uri_complete": f"{provider.issuer}/activate?user_code={user_code}",
+                        "expires_in": 600,
+                        "interval": provider.behaviour.device_interval,
+                    },
+                )
             elif url.path == "/revoke":
                 token = form.get("token", "")
                 with provider.lock:
@@ -401,6 +441,23 @@ def _handler_for(provider: MiniProvider) -> type[BaseHTTPRequestHandler]:
                     if not b.rotate_refresh_tokens:
                         provider.refresh_tokens.pop(body.pop("refresh_token", ""), None)
                     self._send(200, body)
+                elif grant_type == "urn:ietf:params:oauth:grant-type:device_code":
+                    device = provider.devices.get(form.get("device_code", ""))
+                    if device is None:
+                        self._send(400, {"error": "invalid_grant"})
+                        return
+                    device["polls"] += 1
+                    if b.device_slow_down and device["polls"] == 1:
+                        self._send(400, {"error": "slow_down"})
+                    elif device["state"] == "pending":
+                        self._send(400, {"error": "authorization_pending"})
+                    elif device["state"] == "denied":
+                        self._send(
+                            400, {"error": "access_denied", "error_description": "denied on the device"}
+                        )
+                    else:
+                        del provider.devices[form["device_code"]]
+                        self._send(200, provider.issue(device["grant"], with_id_token=True))
                 else:
                     self._send(400, {"error": "unsupported_grant_type"})
 
