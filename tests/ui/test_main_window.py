@@ -231,7 +231,7 @@ def test_detail_panel_opens_and_closes(make_window: Any, config_set: Any) -> Non
     content = QLabel("user 42")
     window.show_detail(content, "User 42")
     assert window.detail_visible()
-    assert window.detail.title.text() == "User 42"
+    assert window.detail.title.text() == "<b>User 42</b>"
     assert window.detail_action.isChecked()
     window.show_detail(None)
     assert not window.detail_visible()

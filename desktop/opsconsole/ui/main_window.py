@@ -104,9 +104,8 @@ class DetailPanel(QFrame):
         self.setAccessibleName("Details")
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setMinimumWidth(0)
-        self.title = QLabel("Details")
+        self.title = QLabel("<b>Details</b>")
         self.title.setObjectName("detailTitle")
-        self.title.setStyleSheet("QLabel#detailTitle { font-weight: bold; }")
         self.empty = QLabel("Select an item to see its details here.")
         self.empty.setWordWrap(True)
         self.empty.setObjectName("detailEmpty")
@@ -122,7 +121,7 @@ class DetailPanel(QFrame):
             self._layout.removeWidget(self.content)
             self.content.deleteLater()
             self.content = None
-        self.title.setText(title or "Details")
+        self.title.setText(f"<b>{_escape(title or 'Details')}</b>")
         self.empty.setVisible(widget is None)
         if widget is not None:
             self.content = widget
@@ -623,6 +622,10 @@ class MainWindow(QMainWindow):
         for dialog in self._dialogs.values():
             dialog.close()
         super().closeEvent(event)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _tab_block(root: QWidget) -> list[QWidget]:
