@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -11,9 +12,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from tests.sandbox.live_support import serve
+from tests.support.sandbox import SUPPORT, bearer, obtain_tokens
 
 from opsconsole.sandbox import jaeger
 from opsconsole.sandbox.jaeger import parse_duration_us
+from opsconsole.sandbox.server import RunningSandbox
 from opsconsole.sandbox.tracing import TraceStore, TracingMiddleware, span
 
 # A trace as Jaeger's query service returns it from GET /api/traces/{id} (Jaeger 1.x, the HotROD demo
@@ -329,3 +332,36 @@ def test_days_and_weeks_only_where_allowed() -> None:
 def test_malformed_durations(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration_us(text)
+
+
+async def test_a_sandbox_api_request_is_served_as_a_jaeger_trace(sandbox: RunningSandbox) -> None:
+    tokens = await asyncio.to_thread(obtain_tokens, sandbox.url, SUPPORT)
+    async with httpx.AsyncClient(base_url=sandbox.url, timeout=15) as http:
+        listed = await http.get("/api/users", params={"limit": 3}, headers=bearer(tokens))
+        assert listed.status_code == 200
+        trace_id = listed.headers["X-Trace-Id"]
+        body = (await http.get(f"/jaeger/api/traces/{trace_id}")).json()
+        found = (await http.get("/jaeger/api/traces", params={"service": "auth-service", "limit": 5})).json()
+        services = (await http.get("/jaeger/api/services")).json()["data"]
+    assert_same_shape(body, JAEGER_SAMPLE)
+    [trace] = body["data"]
+    by_id = {s["spanID"]: s for s in trace["spans"]}
+    service_of = {pid: p["serviceName"] for pid, p in trace["processes"].items()}
+
+    def tree(span_id: str | None) -> list[tuple[str, str, list[Any]]]:
+        kids = [s for s in trace["spans"] if (s["references"] or [{}])[0].get("spanID") == span_id]
+        kids.sort(key=lambda s: s["startTime"])
+        return [(service_of[s["processID"]], s["operationName"], tree(s["spanID"])) for s in kids]
+
+    [root] = tree(None)
+    assert root[:2] == ("api-gateway", "GET /api/users")
+    top = [(service, name) for service, name, _ in root[2]]
+    assert top[0] == ("api-gateway", "API Gateway") and top[-1] == ("api-gateway", "Response")
+    assert ("auth-service", "Authentication Service") in top and ("user-service", "User Service") in top
+    auth = next(kids for service, name, kids in root[2] if name == "Authentication Service")
+    assert {name for _, name, _ in auth} <= {"DB Query", "Cache Check"} and auth
+    user = next(kids for service, name, kids in root[2] if name == "User Service")
+    assert "DB Query" in {name for _, name, _ in user}
+    assert all(s["duration"] >= 0 for s in by_id.values())
+    assert trace_id in {t["traceID"] for t in found["data"]}
+    assert {"api-gateway", "auth-service", "user-service"} <= set(services)

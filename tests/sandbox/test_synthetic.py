@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import random
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from fastapi import FastAPI, Header, HTTPException
+from prometheus_client.parser import text_string_to_metric_families
 from tests.sandbox.live_support import collect, serve, sqlite_engine
+from tests.support.sandbox import VIEWER, bearer, obtain_tokens
+from websockets.asyncio.client import connect
 
 from opsconsole.sandbox import synthetic
 from opsconsole.sandbox.events import Event, EventBus
+from opsconsole.sandbox.server import RunningSandbox
 from opsconsole.sandbox.synthetic import (
     AlertSimulator,
     Pacer,
@@ -322,3 +328,44 @@ async def test_start_runs_what_the_settings_ask_and_stop_ends_it(tmp_path: Path)
     finally:
         bus.close()
         engine.dispose()
+
+
+# --- through the real sandbox --------------------------------------------------------------------
+
+
+async def test_the_sandbox_runs_its_generators_from_the_settings(
+    make_sandbox: Callable[..., RunningSandbox],
+) -> None:
+    sandbox = await asyncio.to_thread(make_sandbox, event_rate=50.0, traffic=40.0)
+    tokens = await asyncio.to_thread(obtain_tokens, sandbox.url, VIEWER)
+    ws_url = sandbox.url.replace("http://", "ws://", 1) + "/ws/notifications?topics=alert.%23"
+    async with connect(ws_url, additional_headers=bearer(tokens)) as conn:
+        alerts: list[dict[str, Any]] = []
+        async with asyncio.timeout(15):
+            while len(alerts) < 10:
+                message = json.loads(await conn.recv())
+                if "id" in message:  # events carry ids; control messages do not
+                    alerts.append(message)
+    assert {a["topic"] for a in alerts} <= {"alert.fired", "alert.resolved"}
+    assert all({"severity", "service", "summary"} <= set(a["data"]) for a in alerts)
+
+    # The traffic generator signs in with a service token and its requests show in the metrics and
+    # the traces: wait (bounded) until enough of them went through.
+    async with httpx.AsyncClient(base_url=sandbox.url, timeout=15) as http:
+        served = 0.0
+        for _ in range(100):
+            text = (await http.get("/metrics")).text
+            served = sum(
+                s.value
+                for f in text_string_to_metric_families(text)
+                for s in f.samples
+                if s.name == "http_requests_total"
+                and s.labels["path"].startswith("/api/")
+                and s.labels["status"] == "200"
+            )
+            if served >= 20:
+                break
+            await asyncio.sleep(0.1)
+        assert served >= 20
+        found = (await http.get("/jaeger/api/traces", params={"service": "user-service", "limit": 5})).json()
+        assert len(found["data"]) == 5

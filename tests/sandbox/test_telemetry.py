@@ -14,9 +14,11 @@ from fastapi import FastAPI, WebSocket
 from fastapi.responses import StreamingResponse
 from prometheus_client.parser import text_string_to_metric_families
 from tests.sandbox.live_support import serve
+from tests.support.sandbox import ADMIN, bearer, obtain_tokens
 from websockets.asyncio.client import connect
 
 from opsconsole.sandbox import telemetry
+from opsconsole.sandbox.server import RunningSandbox
 from opsconsole.sandbox.telemetry import OTHER_METHOD, UNMATCHED, Metrics
 
 
@@ -231,3 +233,24 @@ def test_the_session_source_can_be_given_at_construction() -> None:
     body, content_type = Metrics(active_sessions=lambda: 3).render()
     assert content_type.startswith("text/plain")
     assert value(body.decode(), "active_sessions") == 3
+
+
+async def test_the_sandbox_metrics_follow_real_api_traffic(sandbox: RunningSandbox) -> None:
+    tokens = await asyncio.to_thread(obtain_tokens, sandbox.url, ADMIN)
+    async with httpx.AsyncClient(base_url=sandbox.url, headers=bearer(tokens), timeout=15) as http:
+        page = (await http.get("/api/users", params={"limit": 5})).json()
+        for user in page["items"][:2]:
+            assert (await http.get(f"/api/users/{user['id']}")).status_code == 200
+        created = await http.post("/api/users", json={"email": "metrics@example.test", "name": "Metrics"})
+        assert created.status_code == 201
+        await http.get(f"/api/{uuid.uuid4().hex}")
+        text = await scrape(http)
+    assert value(text, "http_requests_total", method="GET", path="/api/users", status="200") == 1
+    assert value(text, "http_requests_total", method="GET", path="/api/users/{user_id}", status="200") == 2
+    assert value(text, "http_requests_total", method="POST", path="/api/users", status="201") == 1
+    assert value(text, "http_requests_total", method="GET", path=UNMATCHED, status="404") == 1
+    assert value(text, "user_registrations_total") == 1
+    sessions = value(text, "active_sessions")
+    assert sessions is not None and sessions >= 1
+    assert value(text, "system_memory_bytes") is not None
+    assert value(text, "system_cpu_percent") is not None

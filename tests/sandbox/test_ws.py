@@ -8,21 +8,24 @@ import json
 import os
 import socket
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from tests.sandbox.live_support import make_token, serve, sqlite_engine, verify_test_token
+from tests.support.sandbox import ADMIN, VIEWER, bearer, obtain_tokens
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
 from opsconsole.sandbox import ws
 from opsconsole.sandbox.events import EventBus
+from opsconsole.sandbox.server import RunningSandbox
 
 
 def ws_app(bus: EventBus, *, heartbeat_interval: float = 15.0) -> FastAPI:
@@ -360,3 +363,81 @@ async def test_a_client_that_stops_reading_is_dropped(live: Live, monkeypatch: p
                 break
             await asyncio.sleep(0.05)
         assert live.bus.subscriber_count == 0
+
+
+# --- through the real sandbox --------------------------------------------------------------------
+
+
+def ws_url(sandbox: RunningSandbox, query: str = "") -> str:
+    return sandbox.url.replace("http://", "ws://", 1) + "/ws/notifications" + query
+
+
+async def create_user(base: str, headers: dict[str, str], email: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=15) as api:
+        response = await api.post("/api/users", json={"email": email, "name": email.split("@")[0]})
+    assert response.status_code == 201, response.text
+    user: dict[str, Any] = response.json()
+    return user
+
+
+async def test_the_sandbox_streams_api_changes_to_a_subprotocol_client(sandbox: RunningSandbox) -> None:
+    tokens = await asyncio.to_thread(obtain_tokens, sandbox.url, ADMIN)
+    protocols = [Subprotocol("bearer"), Subprotocol(tokens["access_token"])]
+    async with connect(ws_url(sandbox, "?topics=user.*"), subprotocols=protocols) as conn:
+        subscribed = await recv(conn)
+        assert subscribed["type"] == "stream.subscribed" and subscribed["topics"] == ["user.*"]
+        user = await create_user(sandbox.url, bearer(tokens), "stream.one@example.test")
+        [event] = await recv_events(conn, 1)
+    assert event["topic"] == event["type"] == "user.created"
+    assert event["id"] > subscribed["last_event_id"]
+    assert event["data"]["user"]["id"] == user["id"]
+
+
+async def test_the_sandbox_refuses_a_handshake_without_a_valid_token(sandbox: RunningSandbox) -> None:
+    for headers in ({}, {"Authorization": "Bearer not.a.token"}):
+        with pytest.raises(InvalidStatus) as caught:
+            async with connect(ws_url(sandbox), additional_headers=headers):
+                pass
+        assert caught.value.response.status_code == 401
+
+
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def test_the_resume_window_survives_a_sandbox_restart(
+    make_sandbox: Callable[..., RunningSandbox],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    database: str,
+) -> None:
+    options: dict[str, Any] = {"data_dir": tmp_path}
+    if database == "postgresql":
+        options["db_url"] = request.getfixturevalue("postgres_db_url")
+    first = await asyncio.to_thread(make_sandbox, **options)
+    headers = bearer(await asyncio.to_thread(obtain_tokens, first.url, ADMIN))
+    async with connect(ws_url(first), additional_headers=headers) as conn:
+        start = (await recv(conn))["last_event_id"]
+        for i in range(3):
+            await create_user(first.url, headers, f"before.{i}@example.test")
+        before = [e["id"] for e in await recv_events(conn, 3)]
+    await asyncio.to_thread(first.stop)
+
+    again = await asyncio.to_thread(make_sandbox, **options)
+    headers = bearer(await asyncio.to_thread(obtain_tokens, again.url, ADMIN))
+    async with connect(ws_url(again, f"?last_event_id={before[0]}"), additional_headers=headers) as conn:
+        assert (await recv(conn))["last_event_id"] == before[0]
+        replayed = await recv_events(conn, 2)
+        assert [e["id"] for e in replayed] == before[1:]
+        await create_user(again.url, headers, "after@example.test")
+        [after] = await recv_events(conn, 1)
+    assert before == sorted(before) and before[0] > start
+    assert after["id"] > before[-1]
+    assert after["data"]["user"]["email"] == "after@example.test"
+
+
+async def test_the_sandbox_closes_the_stream_when_the_token_expires(
+    make_sandbox: Callable[..., RunningSandbox],
+) -> None:
+    sandbox = await asyncio.to_thread(make_sandbox, access_token_ttl=2)
+    tokens = await asyncio.to_thread(obtain_tokens, sandbox.url, VIEWER)
+    async with connect(ws_url(sandbox), additional_headers=bearer(tokens)) as conn:
+        assert (await recv(conn))["type"] == "stream.subscribed"
+        assert await closed(conn) == (4401, "access token expired")
