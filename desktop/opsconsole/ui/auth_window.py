@@ -1,0 +1,183 @@
+"""Sign-in in the main window: one session per profile, the sign-in page, the status bar, scope gating.
+
+:class:`SignInCoordinator` uses only the window's public API (``current_profile``, ``profileChanged``,
+``set_gate``, ``set_sign_in_state``, ``bridge``, ``demo_accounts``/``demo_password``):
+
+- a profile that is not signed in gets the sign-in page across the window (the demo's lists its
+  accounts); once signed in the workspace comes back;
+- the status bar shows the user, the time left and, in its tooltip, the scopes;
+- :attr:`SignInCoordinator.scopes` is the :class:`~opsconsole.ui.auth_scopes.ScopeGate` every view
+  registers its scope-bound actions with;
+- when the session ends (a refresh refused), a non-modal :class:`ReauthDialog` asks to sign in again and
+  the workspace stays as it is: open views and half-filled forms are not touched;
+- signing out revokes, forgets the tokens, clears the views (``window.clear_views()`` when the window
+  has it) and shows the sign-in page;
+- without a usable keyring the sign-in page and the status bar's tooltip say that tokens are kept in
+  memory for this run only.
+
+Views get an authorized HTTP client from :attr:`SignInCoordinator.session` (``session.client()``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QObject, Signal
+
+from ..auth import AuthStatus, Session, open_session
+from ..config import Profile
+from .auth_controller import ReauthDialog, SignInController
+from .auth_scopes import ScopeGate
+from .auth_status import SignInStatus
+from .signin_view import SignInView
+
+log = logging.getLogger("opsconsole.ui")
+
+SessionFactory = Callable[[Profile], Session]
+
+
+def interactive_session(profile: Profile) -> Session:
+    return open_session(profile, interactive=True)
+
+
+class SignInCoordinator(QObject):
+    sessionChanged = Signal(object)
+    """A new profile's session (or None without a profile): views drop clients of the old one."""
+
+    def __init__(
+        self,
+        window: Any,
+        *,
+        session_factory: SessionFactory = interactive_session,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent if parent is not None else window)
+        self.window = window
+        self.bridge = window.bridge
+        self._factory = session_factory
+        self.scopes = ScopeGate(self)
+        self.status_field = SignInStatus(window.set_sign_in_state, parent=self)
+        self.session: Session | None = None
+        self.controller: SignInController | None = None
+        self.reauth: ReauthDialog | None = None
+        self.gate: SignInView | None = None
+        self._ended = False
+        window.profileChanged.connect(self._on_profile_changed)
+        self._on_profile_changed()
+
+    # -- profiles ------------------------------------------------------------------------------------
+
+    def _on_profile_changed(self, _name: str = "") -> None:
+        self._drop_session()
+        profile: Profile | None = self.window.current_profile
+        if profile is None or self.bridge is None:
+            self.status_field.update(None)
+            self.scopes.set_scopes(None)
+            self.sessionChanged.emit(None)
+            return
+        session = self._factory(profile)
+        controller = SignInController(session, self.bridge, self)
+        controller.statusChanged.connect(self._on_status)
+        controller.signedIn.connect(self._on_signed_in)
+        controller.sessionEnded.connect(self._on_session_ended)
+        controller.signedOut.connect(self._on_signed_out)
+        controller.storageWarning.connect(self._on_storage_warning)
+        self.session, self.controller = session, controller
+        self._ended = False
+        self.sessionChanged.emit(session)
+        controller.load()
+
+    def _drop_session(self) -> None:
+        if self.reauth is not None and shiboken6.isValid(self.reauth):
+            self.reauth.close()
+        self.reauth = None
+        controller, session = self.controller, self.session
+        self.controller = self.session = None
+        if controller is not None:
+            controller.cancel()
+            controller.deleteLater()
+        if session is not None and self.bridge is not None and not self.bridge.closed:
+            self.bridge.run(session.aclose(), name="close sign-in session")
+
+    # -- state -------------------------------------------------------------------------------------
+
+    def _on_status(self, status: AuthStatus) -> None:
+        self.status_field.update(status)
+        self.scopes.set_scopes(status.scopes if status.signed_in else None)
+        if status.signed_in:
+            self._ended = False
+            self._hide_gate()
+        elif not self._ended:
+            # Not signed in at the start, or after signing out. After a refused refresh the workspace
+            # stays (the re-sign-in dialog is up), so nothing the user was doing is lost.
+            self._show_gate()
+
+    def _on_signed_in(self, _status: AuthStatus) -> None:
+        self._ended = False
+        self._hide_gate()
+
+    def _on_session_ended(self, reason: str) -> None:
+        if self.controller is None:
+            return
+        self._ended = True
+        if self.gate is not None:
+            return  # the sign-in page is already up: it is where to sign in again
+        if self.reauth is None or not shiboken6.isValid(self.reauth) or not self.reauth.isVisible():
+            self.reauth = ReauthDialog(self.controller, reason, parent=self.window)
+            self.reauth.show()
+
+    def _on_signed_out(self) -> None:
+        self._ended = False
+        clear = getattr(self.window, "clear_views", None)
+        if callable(clear):
+            clear()
+        self._show_gate()
+
+    def _on_storage_warning(self, text: str) -> None:
+        if self.gate is not None and shiboken6.isValid(self.gate):
+            self.gate.set_storage_warning(text)
+        status_bar = getattr(self.window, "status", None)
+        if status_bar is not None:
+            status_bar.showMessage(text, 15_000)
+
+    # -- the sign-in page ----------------------------------------------------------------------------
+
+    def _show_gate(self) -> None:
+        if self.controller is None or self.session is None:
+            return
+        if self.gate is not None and shiboken6.isValid(self.gate):
+            return
+        view = SignInView(
+            self.session.profile,
+            demo_accounts=getattr(self.window, "demo_accounts", None),
+            demo_password=getattr(self.window, "demo_password", None),
+            storage_warning=self.session.storage_warning,
+        )
+        self.controller.attach_view(view)
+        self.gate = view
+        self.window.set_gate(view)
+        view.first_focus().setFocus()
+
+    def _hide_gate(self) -> None:
+        if self.gate is None:
+            return
+        self.gate = None
+        self.window.set_gate(None)
+
+    # -- actions -------------------------------------------------------------------------------------
+
+    def sign_in(self) -> None:
+        if self.controller is not None:
+            self.controller.sign_in()
+
+    def sign_out(self) -> None:
+        if self.controller is not None:
+            self.controller.sign_out()
+
+    def shutdown(self) -> None:
+        """Stop the timer and close the session (before the bridge shuts down)."""
+        self.status_field.stop()
+        self._drop_session()
