@@ -97,6 +97,47 @@ def test_problems_are_shown_in_one_dialog_after_the_window(
         session.shutdown()
 
 
+def test_an_unknown_requested_profile_is_explained_in_the_dialog(
+    qtbot: Any, qapp: Any, tmp_path: Path
+) -> None:
+    good = tmp_path / "profiles.toml"
+    good.write_text(
+        '[profiles.a]\napi_url = "http://127.0.0.1:1/api"\nissuer = "http://127.0.0.1:1"\nclient_id = "x"\n'
+        '[profiles.b]\napi_url = "http://127.0.0.1:1/api"\nissuer = "http://127.0.0.1:1"\nclient_id = "x"\n',
+        encoding="utf-8",
+    )
+    cfg = config.load(good)
+    assert cfg.problems == []
+    session = start_gui(qapp, cfg, profile="prod-eu", install_qt_log=False)
+    try:
+        qtbot.waitUntil(lambda: isinstance(session.window.dialog("problems"), ProblemsDialog), timeout=5000)
+        dialog = session.window.dialog("problems")
+        assert isinstance(dialog, ProblemsDialog)
+        qtbot.waitExposed(dialog)
+        assert dialog.summary.text() == 'There is no profile "prod-eu". Profiles: a, b.'
+        assert not dialog.details.isVisible()
+        assert session.window.current_profile is None  # never another profile in its place
+    finally:
+        session.shutdown()
+
+
+def test_several_profiles_without_a_default_is_not_an_error(qtbot: Any, qapp: Any, tmp_path: Path) -> None:
+    two = tmp_path / "profiles.toml"
+    two.write_text(
+        '[profiles.a]\napi_url = "http://127.0.0.1:1/api"\nissuer = "http://127.0.0.1:1"\nclient_id = "x"\n'
+        '[profiles.b]\napi_url = "http://127.0.0.1:1/api"\nissuer = "http://127.0.0.1:1"\nclient_id = "x"\n',
+        encoding="utf-8",
+    )
+    session = start_gui(qapp, config.load(two), install_qt_log=False)
+    try:
+        qtbot.waitExposed(session.window)
+        qtbot.wait(50)  # the dialog would be opened by a zero-delay timer: give it the chance
+        assert session.window.dialog("problems") is None
+        assert session.window.profile_combo.placeholderText() == "Choose a profile"
+    finally:
+        session.shutdown()
+
+
 def test_shutdown_cancels_view_jobs_and_restores_the_application(
     qtbot: Any, qapp: Any, config_set: config.ConfigSet
 ) -> None:

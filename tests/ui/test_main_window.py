@@ -174,6 +174,8 @@ def test_a_requested_broken_profile_selects_nothing(make_window: Any, config_set
     assert window.current_profile is None
     assert window.profile_combo.currentIndex() == -1
     assert 'Profile "broken" cannot be used' in window.profile_error
+    assert window.requested_profile_problem() == 'Profile "broken" cannot be used:'
+    assert window.problems_action.isEnabled()
     assert window.status.profile.value == "none"
     assert "cannot be used" in window.status.profile.toolTip()
     assert not window.band.isVisible()

@@ -155,7 +155,9 @@ def start_gui(
     window.show()
     for problem in config.problems:
         log.log(logging.ERROR if problem.severity == "error" else logging.WARNING, "config: %s", problem)
-    if show_problems and config.problems:
+    if window.requested_profile_problem():
+        log.error("%s", window.requested_profile_problem())
+    if show_problems and (config.problems or window.requested_profile_problem()):
         # After the window is on screen, so the dialog has a parent to centre on and the user sees both.
         QTimer.singleShot(0, window.show_config_problems)
     return session

@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         self.is_demo = demo_accounts is not None or demo_password is not None
         self.current_profile: Profile | None = None
         self.profile_error = ""
+        self.requested_profile = profile
         self._settings = settings
         self._specs = list(PAGES if pages is None else pages)
         self._pages: dict[str, QWidget] = {}
@@ -359,6 +360,8 @@ class MainWindow(QMainWindow):
             # Never fall back to another profile on our own: picking one the user did not ask for could
             # mean operating production by surprise. The switcher asks instead.
             self.profile_error = str(exc)
+            if requested is not None:  # asked for by name (--profile): say why it is not in use
+                self.problems_action.setEnabled(True)
             self.profile_combo.setCurrentIndex(-1)
             self.status.set_profile(None, self.profile_error)
             self.band.show_profile(None)
@@ -533,11 +536,22 @@ class MainWindow(QMainWindow):
         return self._open_dialog("about", lambda: AboutDialog(self.config, self))
 
     def show_config_problems(self) -> QDialog | None:
-        if not self.config.problems:
+        """The problems dialog: the configuration's problems and, when a profile was asked for by name
+        and cannot be used, why. None when there is nothing to report."""
+        headline = self.requested_profile_problem()
+        if not self.config.problems and not headline:
             return None
         from .problems_dialog import ProblemsDialog
 
-        return self._open_dialog("problems", lambda: ProblemsDialog(self.config.problems, self))
+        return self._open_dialog(
+            "problems", lambda: ProblemsDialog(self.config.problems, self, headline=headline)
+        )
+
+    def requested_profile_problem(self) -> str:
+        """Why the profile asked for by name (``--profile``) is not in use; empty when it is."""
+        if self.requested_profile is None or not self.profile_error:
+            return ""
+        return self.profile_error.splitlines()[0]
 
     def dialog(self, name: str) -> QDialog | None:
         return self._dialogs.get(name)

@@ -1,7 +1,8 @@
 """The dialog that lists what is wrong with the configuration, shown once the window is up.
 
 The window opens anyway: profiles with errors appear in the switcher as unavailable (the reason is
-their tooltip), the others work. Each line is the problem's own text, which names the file, the
+their tooltip), the others work. A profile asked for by name that cannot be used (``--profile``) is
+reported at the top; the console then starts with no profile selected rather than another one. Each line is the problem's own text, which names the file, the
 profile and the key, so the dialog and ``opsconsole profiles list`` say the same thing.
 """
 
@@ -29,7 +30,9 @@ def problems_text(problems: Sequence[Problem]) -> str:
     return "\n".join(f"{p.severity.capitalize()}: {p}" for p in problems)
 
 
-def problems_summary(problems: Sequence[Problem]) -> str:
+def problems_summary(problems: Sequence[Problem], headline: str = "") -> str:
+    if not problems:
+        return headline
     errors = sum(1 for p in problems if p.severity == "error")
     warnings = len(problems) - errors
     counts = []
@@ -40,17 +43,21 @@ def problems_summary(problems: Sequence[Problem]) -> str:
     head = f"The profile configuration has {' and '.join(counts)}."
     if errors:
         head += " Profiles with errors cannot be used until the file is fixed; the others work."
-    return head
+    return f"{headline}\n\n{head}" if headline else head
 
 
 class ProblemsDialog(QDialog):
-    def __init__(self, problems: Sequence[Problem], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, problems: Sequence[Problem], parent: QWidget | None = None, *, headline: str = ""
+    ) -> None:
+        """``headline``: a sentence shown first, e.g. why the profile asked for on the command line is
+        not in use."""
         super().__init__(parent)
         self.problems = list(problems)
         self.setObjectName("problemsDialog")
         self.setWindowTitle("Configuration problems")
         self.setAccessibleName("Configuration problems")
-        has_errors = any(p.severity == "error" for p in self.problems)
+        has_errors = bool(headline) or any(p.severity == "error" for p in self.problems)
 
         icon = QLabel()
         standard = (
@@ -60,7 +67,7 @@ class ProblemsDialog(QDialog):
         )
         icon.setPixmap(self.style().standardIcon(standard).pixmap(32, 32))
         icon.setAccessibleName("Error" if has_errors else "Warning")
-        self.summary = QLabel(problems_summary(self.problems))
+        self.summary = QLabel(problems_summary(self.problems, headline))
         self.summary.setWordWrap(True)
         self.summary.setObjectName("problemsSummary")
         header = QHBoxLayout()
@@ -88,6 +95,7 @@ class ProblemsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.details, 1)
+        self.details.setVisible(bool(self.problems))
         layout.addWidget(buttons)
         close.setDefault(True)
         close.setFocus()
