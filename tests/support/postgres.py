@@ -40,7 +40,7 @@ def _no_postgres(reason: str) -> None:
     pytest.skip(f"PostgreSQL not available: {reason}")
 
 
-def _find_binaries() -> Path | None:
+def find_binaries() -> Path | None:
     candidates = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
         key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0,
@@ -70,7 +70,7 @@ def _as_postgres_user() -> dict[str, object]:
     return {}
 
 
-def _driver_url(url: str) -> str:
+def driver_url(url: str) -> str:
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
@@ -81,7 +81,7 @@ def _libpq_url(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-class _Cluster:
+class Cluster:
     """A throw-away PostgreSQL cluster in a temp dir, fast and unsafe (fsync off): for tests only."""
 
     def __init__(self, bindir: Path) -> None:
@@ -180,24 +180,24 @@ def postgres_url() -> Iterator[str]:
     configured = os.environ.get(ENV_URL)
     if configured:
         try:
-            with psycopg.connect(_libpq_url(_driver_url(configured)), connect_timeout=5):
+            with psycopg.connect(_libpq_url(driver_url(configured)), connect_timeout=5):
                 pass
         except psycopg.Error as exc:
             _no_postgres(f"{ENV_URL} is set but unreachable: {exc}")
-        yield _driver_url(configured)
+        yield driver_url(configured)
         return
-    bindir = _find_binaries()
+    bindir = find_binaries()
     if bindir is None:
         _no_postgres("no initdb/postgres found (Debian: apt-get install postgresql)")
         return
-    cluster = _Cluster(bindir)
+    cluster = Cluster(bindir)
     try:
         try:
             url = cluster.start()
         except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
             _no_postgres(f"could not start a cluster with {bindir}: {exc}")
             return
-        yield _driver_url(url)
+        yield driver_url(url)
     finally:
         cluster.stop()
 

@@ -256,11 +256,8 @@ def require(scope: str | None) -> Callable[..., Caller]:
                 if claims is None:
                     claims = auth.decode_access_token(token)
                 with span("DB Query", service="auth-service"), db.reading(engine) as conn:
-                    auth.check_not_revoked(conn, claims)
+                    email = auth.check_account(conn, claims)
                     user_id = uuid.UUID(str(claims["sub"]))
-                    row = store.login_record_by_id(conn, user_id)
-                    if row is None or row["status"] != "active":
-                        raise InvalidToken("the account is disabled or gone")
                     permissions = frozenset(store.permission_names(conn, user_id))
             except InvalidToken as exc:
                 raise Unauthorized(str(exc)) from None
@@ -279,7 +276,7 @@ def require(scope: str | None) -> Callable[..., Caller]:
                     raise Forbidden(
                         f"your roles do not (or no longer) grant {scope}", slug="permission-denied"
                     )
-        return Caller(user_id, row["email"], scopes, permissions, claims)
+        return Caller(user_id, email, scopes, permissions, claims)
 
     return dependency
 

@@ -179,15 +179,6 @@ def get_user(conn: Connection, user_id: uuid.UUID, cache: UserCache | None = Non
     return UserRecord(_user_dict(row, roles), user_etag(row), int(row["version"]))
 
 
-def login_record_by_id(conn: Connection, user_id: uuid.UUID) -> RowMapping | None:
-    """email and status of the account ``user_id``."""
-    return (
-        conn.execute(sa.select(db.users.c.email, db.users.c.status).where(db.users.c.id == user_id))
-        .mappings()
-        .first()
-    )
-
-
 def find_user_id_by_email(conn: Connection, email: str) -> uuid.UUID | None:
     _, key = normalize_email(email)
     found: uuid.UUID | None = conn.execute(
@@ -308,14 +299,10 @@ def list_users(
         )
     if cursor:
         after_value, after_id = _decode_cursor(cursor, sort)
-        if descending:
-            query = query.where(
-                sa.or_(key < after_value, sa.and_(key == after_value, db.users.c.id < after_id))
-            )
-        else:
-            query = query.where(
-                sa.or_(key > after_value, sa.and_(key == after_value, db.users.c.id > after_id))
-            )
+        # A row-value comparison: both databases turn it into one range scan of the (key, id) index.
+        position = sa.tuple_(key, db.users.c.id)
+        after = sa.tuple_(sa.literal(after_value, key.type), sa.literal(after_id, db.users.c.id.type))
+        query = query.where(position < after if descending else position > after)
     if descending:
         query = query.order_by(key.desc(), db.users.c.id.desc())
     else:
