@@ -209,8 +209,11 @@ def test_the_status_bar_text_counts_down_and_the_tooltip_lists_scopes(qtbot: Any
 
 def test_time_left_words() -> None:
     assert [time_left(s) for s in (5, 125, 7500)] == ["5 s", "2 min", "2 h 05 min"]
-    _text, tip = describe(_status(storage="memory", storage_warning="No usable keyring"), 10_000.0)
+    text, tip = describe(_status(storage="memory", storage_warning="No usable keyring"), 10_000.0)
+    assert text.endswith("\u26a0 not saved")  # the no-keyring case is visible without hovering
     assert "memory for this run only" in tip and "No usable keyring" in tip
+    on_purpose, _tip = describe(_status(storage="memory"), 10_000.0)
+    assert on_purpose == "support@sandbox.test \u00b7 14 min left"
 
 
 def test_scope_gate_disables_and_names_the_missing_scope(qtbot: Any) -> None:

@@ -52,6 +52,8 @@ def describe(status: AuthStatus | None, now: float) -> tuple[str, str]:
         else:
             text = f"{who} \u00b7 renewing"
             lines.append(f"Access token expired at {when}; it is renewed on the next request")
+    if status.storage_warning:
+        text += " \u00b7 \u26a0 not saved"  # no usable keyring: visible without hovering
     storage = (
         "Tokens are stored in the OS keyring"
         if status.storage == "keyring"
