@@ -7,6 +7,7 @@ import contextlib
 import re
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -324,3 +325,14 @@ def test_roles_permissions_and_me(client: httpx.Client, tokens: dict[str, dict[s
     assert me["permissions"] == ["read:roles", "read:users"] and "read:users" in me["scopes"]
     _is_problem(client.get("/audit", headers={"Authorization": "Bearer x"}), 401)
     assert client.get("/audit", headers=admin, params={"limit": 1}).status_code == 200
+
+
+def test_concurrent_creates_of_one_email_make_one_user(client: httpx.Client, admin: dict[str, str]) -> None:
+    email = _email()
+
+    def create(_: int) -> int:
+        return _create(client, admin, email=email).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = sorted(pool.map(create, range(6)))
+    assert statuses == [201, 409, 409, 409, 409, 409]

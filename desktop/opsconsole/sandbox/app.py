@@ -23,7 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -139,6 +139,17 @@ def _install_error_handlers(app: FastAPI) -> None:
             "detail": detail,
         }
         return _problem_response(request, exc.status_code, body, headers)
+
+    @app.exception_handler(IntegrityError)
+    async def on_integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        # The store checks uniqueness first; this is the race where a concurrent request won.
+        body = {
+            "type": type_for(409, "concurrent-change"),
+            "title": title_for(409),
+            "status": 409,
+            "detail": "a concurrent change got there first (duplicate email, role or membership); reload and retry",
+        }
+        return _problem_response(request, 409, body)
 
     @app.exception_handler(OperationalError)
     async def on_database(request: Request, exc: OperationalError) -> JSONResponse:
