@@ -74,6 +74,11 @@ events_table = sa.Table(
 )
 
 
+# Built once: constructing and cache-keying the statement on every publish costs as much as the insert.
+_INSERT_ONE: Final = sa.insert(events_table)
+_INSERT_MANY: Final = sa.insert(events_table).returning(events_table.c.id, sort_by_parameter_order=True)
+
+
 # --- topics and patterns -------------------------------------------------------------------------
 
 
@@ -188,10 +193,8 @@ class Event:
 
     @classmethod
     def build(cls, id: int, type: str, topic: str, time: str, data_json: str) -> Event:
-        wire = (
-            f'{{"id":{id},"type":{_dumps(type)},"topic":{_dumps(topic)},'
-            f'"time":{_dumps(time)},"data":{data_json}}}'
-        )
+        # type and topic are validated dotted names and time is ISO 8601: none needs JSON escaping.
+        wire = f'{{"id":{id},"type":"{type}","topic":"{topic}","time":"{time}","data":{data_json}}}'
         return cls(id, type, topic, time, data_json, wire)
 
     def as_dict(self) -> dict[str, Any]:
@@ -336,7 +339,7 @@ class EventBus:
     # publishing
 
     def publish(self, topic: str, data: Mapping[str, Any], type: str | None = None) -> dict[str, Any]:
-        """Persist one event and hand it to live subscribers.
+        """Persist one event and hand it to live subscribers. `type` (default: the topic) is a dotted name too.
 
         Returns the event as sent on the stream: `{"id", "type", "topic", "time", "data"}`.
         """
@@ -347,7 +350,8 @@ class EventBus:
     ) -> list[dict[str, Any]]:
         """Persist several events in one transaction (ids consecutive in the given order), then fan out."""
         prepared = [
-            (validate_topic(topic), type_ or topic, _dumps(dict(data))) for topic, data, type_ in items
+            (validate_topic(topic), validate_topic(type_) if type_ else topic, _dumps(dict(data)))
+            for topic, data, type_ in items
         ]
         if not prepared:
             return []
@@ -355,8 +359,11 @@ class EventBus:
             now = _now_iso()  # taken under the lock so that time never runs backwards along the ids
             rows = [{"topic": t, "type": ty, "time": now, "data": d} for t, ty, d in prepared]
             with self._writing() as conn:
-                stmt = sa.insert(events_table).returning(events_table.c.id, sort_by_parameter_order=True)
-                ids = [int(i) for i in conn.execute(stmt, rows).scalars()]
+                if len(rows) == 1:  # the API's case: the driver's lastrowid, no RETURNING round
+                    key = conn.execute(_INSERT_ONE, rows[0]).inserted_primary_key
+                    ids = [int(key[0])] if key is not None else []
+                else:
+                    ids = [int(i) for i in conn.execute(_INSERT_MANY, rows).scalars()]
             events = [
                 Event.build(i, r["type"], r["topic"], r["time"], r["data"])
                 for i, r in zip(ids, rows, strict=True)
@@ -366,7 +373,9 @@ class EventBus:
             if self._since_prune >= self.prune_every:
                 self._prune()
             loop = self._loop
-            if loop is not None:
+            # Nobody listening, nothing to hand over (waking the loop's thread costs the publisher).
+            # A subscriber that registers after this check starts at or after _last_id, set above.
+            if loop is not None and self._subscribers:
                 try:
                     # One callback per batch, queued in lock order: the loop sees ids in order.
                     loop.call_soon_threadsafe(self._dispatch, events)
