@@ -317,3 +317,13 @@ def test_uuid7_ids_sort_by_time() -> None:
     late = db.uuid7(dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
     assert early.version == late.version == 7
     assert early.hex < late.hex
+
+
+def test_listed_roles_match_the_single_user_view(seeded: sa.Engine) -> None:
+    listed = _walk(seeded)
+    multi = [u for u in listed if len(u["roles"]) > 1]  # type: ignore[arg-type]
+    assert multi, "the seed mixes in users with two roles"
+    with db.reading(seeded) as conn:
+        for user in multi[:5] + listed[:20]:
+            single = store.get_user(conn, uuid.UUID(str(user["id"]))).data
+            assert single["roles"] == user["roles"] == sorted(user["roles"])  # type: ignore[type-var]

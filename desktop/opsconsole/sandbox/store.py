@@ -95,6 +95,17 @@ _USER_COLUMNS = (
 )
 
 
+# The user's role names in the same query (one index lookup per row): group_concat on SQLite,
+# string_agg on PostgreSQL. Role names cannot contain a comma (ROLE_NAME_PATTERN in api.py).
+_ROLE_NAMES = (
+    sa.select(sa.func.aggregate_strings(db.roles.c.name, ","))
+    .select_from(db.user_roles)
+    .join(db.roles, db.roles.c.id == db.user_roles.c.role_id)
+    .where(db.user_roles.c.user_id == db.users.c.id)
+    .scalar_subquery()
+)
+
+
 def _roles_by_user(conn: Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
     found: dict[uuid.UUID, list[str]] = defaultdict(list)
     if not ids:
@@ -277,7 +288,7 @@ def list_users(
     limit = max(1, min(limit, MAX_LIMIT))
     descending = sort.startswith("-")
     key = _SORT_COLUMNS[sort.lstrip("-")]
-    query = sa.select(*_USER_COLUMNS, key.label("sort_key"))
+    query = sa.select(*_USER_COLUMNS, key.label("sort_key"), _ROLE_NAMES.label("role_names"))
     if search:
         term = search.strip()
         query = query.where(
@@ -310,9 +321,13 @@ def list_users(
     rows = conn.execute(query.limit(limit + 1)).mappings().all()
     more = len(rows) > limit
     rows = rows[:limit]
-    roles = _roles_by_user(conn, [r["id"] for r in rows])
     records = [
-        UserRecord(_user_dict(r, roles.get(r["id"], [])), user_etag(r), int(r["version"])) for r in rows
+        UserRecord(
+            _user_dict(r, sorted(r["role_names"].split(",")) if r["role_names"] else []),
+            user_etag(r),
+            int(r["version"]),
+        )
+        for r in rows
     ]
     next_cursor = _encode_cursor(sort, rows[-1]["sort_key"], rows[-1]["id"]) if more and rows else None
     return records, next_cursor
