@@ -44,6 +44,7 @@ __all__ = [
     "Subscription",
     "TooManySubscribers",
     "compile_patterns",
+    "iso_utc",
     "topic_matches",
     "validate_pattern",
     "validate_topic",
@@ -176,8 +177,10 @@ def _dumps(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
-def _now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def iso_utc(moment: dt.datetime | None = None) -> str:
+    """`moment` (default: now) as the stream writes times: UTC, milliseconds, a `Z` suffix."""
+    moment = dt.datetime.now(dt.UTC) if moment is None else moment.astimezone(dt.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,7 +359,7 @@ class EventBus:
         if not prepared:
             return []
         with self._lock:
-            now = _now_iso()  # taken under the lock so that time never runs backwards along the ids
+            now = iso_utc()  # taken under the lock so that time never runs backwards along the ids
             rows = [{"topic": t, "type": ty, "time": now, "data": d} for t, ty, d in prepared]
             with self._writing() as conn:
                 if len(rows) == 1:  # the API's case: the driver's lastrowid, no RETURNING round
@@ -486,7 +489,6 @@ class Subscription:
         self._cursor = bus.last_id
         self._replaying = False
         self._first_page = False
-        self._requested: int | None = None
         self.resubscribe(patterns, last_event_id)
 
     @property
@@ -515,7 +517,6 @@ class Subscription:
             # Everything after the resume point is read from the database, so the live queue (which
             # only holds what was committed after registration) can start over.
             self._cursor = last_event_id
-            self._requested = last_event_id
             self._replaying = True
             self._first_page = True
             self._overflowed = False

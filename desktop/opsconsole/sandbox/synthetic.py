@@ -31,7 +31,7 @@ from typing import Any, Final, Protocol
 import httpx
 import jwt
 
-from .events import EventBus
+from .events import EventBus, iso_utc
 
 log = logging.getLogger("opsconsole.sandbox.synthetic")
 
@@ -123,10 +123,6 @@ _RULES: Final = (
 )  # fmt: skip
 
 
-def _iso(moment: dt.datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class AlertSimulator:
     """Alerts that fire, stay open for a while and resolve, as a monitoring system would report them.
 
@@ -170,7 +166,7 @@ class AlertSimulator:
             "value": value,
             "threshold": rule.threshold,
             "unit": rule.unit,
-            "started_at": _iso(now),
+            "started_at": iso_utc(now),
         }
         self._open[alert["alert_id"]] = alert
         return "alert.fired", dict(alert)
@@ -182,7 +178,7 @@ class AlertSimulator:
         return "alert.resolved", {
             **alert,
             "summary": f"resolved: {alert['summary']}",
-            "resolved_at": _iso(now),
+            "resolved_at": iso_utc(now),
             "duration_seconds": round(max(0.0, (now - started).total_seconds()), 3),
         }
 

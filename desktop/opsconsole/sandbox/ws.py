@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
@@ -39,6 +38,7 @@ from .events import (
     Subscription,
     TooManySubscribers,
     compile_patterns,
+    iso_utc,
 )
 
 log = logging.getLogger("opsconsole.sandbox.ws")
@@ -66,22 +66,16 @@ CLOSE_UNAUTHORIZED: Final = 4401
 router = APIRouter()
 
 
-class _Settings(Protocol):
-    heartbeat_interval: float
-
-
-def bearer_token(headers: Headers, subprotocols: Sequence[str]) -> tuple[str | None, bool]:
-    """The access token of a handshake and whether it came as the `bearer, <token>` subprotocol pair."""
+def bearer_token(headers: Headers, subprotocols: Sequence[str]) -> str | None:
+    """The access token of a handshake: the Authorization header's, else the `bearer, <token>` pair's."""
     auth = headers.get("authorization")
     if auth:
         scheme, _, value = auth.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            return value.strip(), False
-        return None, False
+        return value.strip() if scheme.lower() == "bearer" and value.strip() else None
     for i, proto in enumerate(subprotocols[:-1]):
         if proto.lower() == "bearer":
-            return subprotocols[i + 1], True
-    return None, False
+            return subprotocols[i + 1]
+    return None
 
 
 def _parse_topics(raw: object) -> list[str]:
@@ -111,10 +105,6 @@ def _parse_query(query: QueryParams) -> tuple[list[str], int | None]:
     if raw_id is not None and not (raw_id.isascii() and raw_id.isdigit()):
         raise ValueError("last_event_id is a non-negative integer")
     return topics, _parse_event_id(None if raw_id is None else int(raw_id))
-
-
-def _now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _close_reason(text: str) -> str:
@@ -156,7 +146,7 @@ async def notifications(websocket: WebSocket) -> None:
     """The live notification stream (see the module docstring for the protocol)."""
     state = websocket.app.state
     offered: list[str] = list(websocket.scope.get("subprotocols") or [])
-    token, _ = bearer_token(websocket.headers, offered)
+    token = bearer_token(websocket.headers, offered)
     if token is None:
         await _refuse(
             websocket, "an access token is required: Authorization: Bearer, or subprotocols bearer, <token>"
@@ -187,8 +177,7 @@ async def notifications(websocket: WebSocket) -> None:
         await _accept_and_close(websocket, subprotocol, CLOSE_GOING_AWAY, "the event stream is not running")
         return
 
-    settings: _Settings | None = getattr(state, "settings", None)
-    heartbeat = float(getattr(settings, "heartbeat_interval", _DEFAULT_HEARTBEAT))
+    heartbeat = float(getattr(getattr(state, "settings", None), "heartbeat_interval", _DEFAULT_HEARTBEAT))
     session = _Session(websocket, sub, heartbeat, _expiry(claims))
     try:
         await websocket.accept(subprotocol=subprotocol)
@@ -289,7 +278,7 @@ class _Session:
             if expires is not None and now >= expires:
                 return CLOSE_UNAUTHORIZED, "access token expired"
             if now >= next_beat:
-                await self._send(json.dumps({"type": "stream.heartbeat", "time": _now_iso()}))
+                await self._send(json.dumps({"type": "stream.heartbeat", "time": iso_utc()}))
                 # Fixed schedule, but never a burst of beats after a long stall.
                 next_beat = max(next_beat + self.heartbeat, now)
             deadline = next_beat if expires is None else min(next_beat, expires)
