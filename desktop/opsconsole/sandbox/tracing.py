@@ -136,7 +136,10 @@ class _Recorder:
         self.dropped = 0
         self.root: _OpenSpan | None = None
         self.first_child_ns: int | None = None
-        self.child_ends_ns: list[int] = []
+        # The end of the last direct child that finished before the response started: where the
+        # "Response" span begins (work finishing later, e.g. dependency teardown, does not move it).
+        self.work_end_ns: int | None = None
+        self.response_start_ns: int | None = None
         # Fixed up front: the trace may be stored twice (see TracingMiddleware) with the same spans.
         self.gateway_id = _new_span_id()
         self.response_id = _new_span_id()
@@ -160,7 +163,12 @@ class _Recorder:
     def child_ended(self, parent: _OpenSpan | None, end_ns: int) -> None:
         if parent is self.root:
             with self.lock:
-                self.child_ends_ns.append(end_ns)
+                if self.response_start_ns is None and (self.work_end_ns is None or end_ns > self.work_end_ns):
+                    self.work_end_ns = end_ns
+
+    def response_started(self, at_ns: int) -> None:
+        with self.lock:
+            self.response_start_ns = at_ns
 
 
 class _OpenSpan:
@@ -219,8 +227,8 @@ class _OpenSpan:
             self.tags["error"] = True
         self.log("error" if self.tags.get("error") else "exception", **{"error.kind": type(exc).__name__})
 
-    def finish(self, end_ns: int | None = None) -> SpanRecord:
-        end_ns = time.perf_counter_ns() if end_ns is None else end_ns
+    def finish(self) -> SpanRecord:
+        end_ns = time.perf_counter_ns()
         record = self.record(self.start_ns, end_ns)
         self.recorder.add(record)
         self.recorder.child_ended(self.parent, end_ns)
@@ -448,7 +456,6 @@ class TracingMiddleware:
         )
         recorder.root = root
         status = 500
-        response_start_ns: int | None = None
         response_end_ns: int | None = None
         stored_spans = -1
 
@@ -458,16 +465,13 @@ class TracingMiddleware:
                 count = len(recorder.spans) + recorder.dropped
             if count != stored_spans:
                 stored_spans = count
-                trace = self._finish(
-                    recorder, root, scope, entry_root, status, response_start_ns, response_end_ns, end_ns
-                )
-                store.add(trace)
+                store.add(self._finish(recorder, root, scope, entry_root, status, response_end_ns, end_ns))
 
         async def send_traced(message: Message) -> None:
-            nonlocal status, response_start_ns, response_end_ns
+            nonlocal status, response_end_ns
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                response_start_ns = time.perf_counter_ns()
+                recorder.response_started(time.perf_counter_ns())
                 MutableHeaders(scope=message)[TRACE_HEADER] = recorder.trace_id
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 # Stored before the last chunk goes out, so that a client looking its trace up as soon
@@ -495,7 +499,6 @@ class TracingMiddleware:
         scope: Scope,
         entry_root: str,
         status: int,
-        response_start_ns: int | None,
         response_end_ns: int | None,
         end_ns: int,
     ) -> Trace:
@@ -509,7 +512,11 @@ class TracingMiddleware:
         if status >= 500:
             root.tags["error"] = True
         with recorder.lock:
-            first_child, child_ends = recorder.first_child_ns, list(recorder.child_ends_ns)
+            first_child, work_end, response_start_ns = (
+                recorder.first_child_ns,
+                recorder.work_end_ns,
+                recorder.response_start_ns,
+            )
             children = list(recorder.spans)
             dropped = recorder.dropped
         # "API Gateway": arrival to the first piece of work (or to the response, if the API opened no
@@ -529,7 +536,6 @@ class TracingMiddleware:
             ).record(root.start_ns, gateway_end)
         ]
         if response_start_ns is not None and response_end_ns is not None:
-            work_end = max((e for e in child_ends if e <= response_start_ns), default=gateway_end)
             response = _OpenSpan(
                 recorder,
                 None,
@@ -540,7 +546,7 @@ class TracingMiddleware:
                 root.span_id,
                 recorder.response_id,
             )
-            extra.append(response.record(max(work_end, gateway_end), response_end_ns))
+            extra.append(response.record(max(work_end or gateway_end, gateway_end), response_end_ns))
         spans = sorted([*extra, *children], key=lambda s: s.start_us)
         warnings = (f"{dropped} spans dropped: over {MAX_SPANS_PER_TRACE} in one trace",) if dropped else ()
         return Trace(
