@@ -1,12 +1,7 @@
 """Ops Console: a desktop console for operating a web system (users and roles, live notifications,
 metrics and traces), with the reference backend it is tested against (the sandbox)."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("opsconsole")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"
 
 APP_NAME = "opsconsole"
 APP_ID = "io.github.opsconsole.OpsConsole"
