@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 import httpx
 import pytest
 from tests.support.sandbox import ADMIN, VIEWER, bearer, obtain_tokens
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from opsconsole.sandbox.server import RunningSandbox
@@ -35,6 +37,21 @@ def test_api_changes_reach_the_event_stream(sandbox: RunningSandbox) -> None:
     assert message["topic"] == "user.created" and message["type"] == "user.created"
     assert message["data"]["user"]["email"] == "stream@example.com"
     assert message["data"]["actor"] == ADMIN
+
+
+def test_stopping_the_server_ends_streams_with_going_away(
+    make_sandbox: Callable[..., RunningSandbox],
+) -> None:
+    sandbox = make_sandbox()
+    token = obtain_tokens(sandbox.url, VIEWER)
+    ws_url = sandbox.url.replace("http://", "ws://") + "/ws/notifications"
+    with connect(ws_url, additional_headers=bearer(token), open_timeout=10) as stream:
+        assert json.loads(stream.recv(timeout=10))["type"] == "stream.subscribed"
+        sandbox.stop()
+        with pytest.raises(ConnectionClosed):
+            while True:
+                stream.recv(timeout=10)
+    assert stream.close_code == 1001 and stream.close_reason == "server shutting down"
 
 
 def test_the_stream_refuses_a_missing_or_forged_token(sandbox: RunningSandbox) -> None:

@@ -9,6 +9,7 @@ when it is told otherwise.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import socket
@@ -77,10 +78,12 @@ def _redacted_access_log() -> Iterator[None]:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, telling a waiting thread when its startup has finished (well or not)."""
+    """uvicorn's server, telling a waiting thread when its startup has finished (well or not), and
+    ending the event streams before it closes connections."""
 
-    def __init__(self, config: uvicorn.Config) -> None:
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
         super().__init__(config)
+        self.app = app
         self.startup_done = threading.Event()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -88,6 +91,15 @@ class _Server(uvicorn.Server):
             await super().startup(sockets=sockets)
         finally:
             self.startup_done.set()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn would close WebSockets with 1012 and only then run the lifespan shutdown; closing the
+        # bus first lets each stream say goodbye itself (1001, "server shutting down").
+        bus = getattr(self.app.state, "bus", None)
+        if bus is not None:
+            bus.close("server shutting down")
+            await asyncio.sleep(0.1)
+        await super().shutdown(sockets=sockets)
 
 
 def _config(app: FastAPI, settings: SandboxSettings, *, access_log: bool) -> uvicorn.Config:
@@ -146,7 +158,7 @@ def serve(settings: SandboxSettings) -> int:
     except Exception as exc:
         log.error("the sandbox could not start: %s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
         return 1
-    server = _Server(_config(app, settings, access_log=True))
+    server = _Server(_config(app, settings, access_log=True), app)
     print(_banner(settings), file=sys.stderr, flush=True)
     try:
         with _redacted_access_log():
@@ -221,6 +233,6 @@ def start_background(settings: SandboxSettings, **overrides: Any) -> RunningSand
     if overrides:
         settings = dataclasses.replace(settings, **overrides)
     sock, settings, app = _prepare(settings)
-    running = RunningSandbox(settings, app, _Server(_config(app, settings, access_log=False)), sock)
+    running = RunningSandbox(settings, app, _Server(_config(app, settings, access_log=False), app), sock)
     running._start()
     return running
