@@ -320,7 +320,9 @@ def test_roles_permissions_and_me(client: httpx.Client, tokens: dict[str, dict[s
     _is_problem(client.get("/roles/ghost", headers=viewer), 404)
     names = {p["name"] for p in client.get("/permissions", headers=viewer).json()["items"]}
     assert {"read:users", "write:users", "read:roles", "write:roles", "read:posts"} <= names
-    me = client.get("/me", headers=viewer).json()
+    me_response = client.get("/me", headers=viewer)
+    me = me_response.json()
+    assert me_response.headers["etag"] == client.get(f"/users/{me['id']}", headers=viewer).headers["etag"]
     assert me["email"] == VIEWER and me["roles"] == ["viewer"]
     assert me["permissions"] == ["read:roles", "read:users"] and "read:users" in me["scopes"]
     _is_problem(client.get("/audit", headers={"Authorization": "Bearer x"}), 401)

@@ -341,12 +341,20 @@ def _may_grant(conn: Any, caller: Caller, role: str) -> None:
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/api")
 
-    @router.get("/me", response_model=Me, tags=["me"], responses=_problems(401, 422), summary="The caller")
-    def get_me(request: Request, caller: AnyCaller) -> dict[str, Any]:
+    @router.get(
+        "/me",
+        response_model=Me,
+        tags=["me"],
+        responses={200: {"headers": _ETAG_HEADER}, **_problems(401, 422)},
+        summary="The caller",
+    )
+    def get_me(request: Request, response: Response, caller: AnyCaller) -> dict[str, Any]:
+        """The signed-in user, what their roles allow now and what the token carries; any valid token."""
         with span("User Service", service="user-service"):
             with span("DB Query", service="user-service"), db.reading(_engine(request)) as conn:
                 record = store.get_user(conn, caller.id, _cache(request))
             _remember(request, record)
+        _with_etag(response, record.etag)  # the user's ETag, usable for If-Match on /api/users/{id}
         return {**record.data, "permissions": sorted(caller.permissions), "scopes": caller.scopes}
 
     @router.get("/users", response_model=UserPage, tags=["users"], responses=_problems(400, 401, 403, 422))
