@@ -9,7 +9,6 @@ when it is told otherwise.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import socket
@@ -97,8 +96,7 @@ class _Server(uvicorn.Server):
         # bus first lets each stream say goodbye itself (1001, "server shutting down").
         bus = getattr(self.app.state, "bus", None)
         if bus is not None:
-            bus.close("server shutting down")
-            await asyncio.sleep(0.1)
+            await bus.aclose("server shutting down")  # returns once every stream has sent its 1001
         await super().shutdown(sockets=sockets)
 
 
@@ -112,7 +110,12 @@ def _config(app: FastAPI, settings: SandboxSettings, *, access_log: bool) -> uvi
         access_log=access_log,
         server_header=False,
         timeout_graceful_shutdown=5,
-        ws_ping_interval=None,
+        # Frames over 64 KiB are refused by the protocol layer (1009) instead of being buffered (up to
+        # 16 MiB by default) before ws.py could look at them; pings find clients that vanished without
+        # closing (a laptop lid shut), which the send timeout alone only notices once events flow.
+        ws_max_size=65536,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
     )
 
 
