@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__, config, logs
+from .config import Profile
 
 log = logging.getLogger("opsconsole.cli")
 
@@ -77,7 +78,7 @@ class CliContext:
                 log.warning("%s", problem)
         return self._config
 
-    def profile(self) -> config.Profile:
+    def profile(self) -> Profile:
         """The profile this command operates (raises config.ConfigError when it cannot be used)."""
         return self.config.resolve(self.profile_name)
 
@@ -395,7 +396,7 @@ def cmd_demo(ctx: CliContext, args: argparse.Namespace) -> int:
 
     with tempfile.TemporaryDirectory(prefix="opsconsole-demo-") as data_dir:
         settings = SandboxSettings(
-            host="127.0.0.1", port=0, data_dir=data_dir, users=500, event_rate=1.0, traffic=4.0
+            host="127.0.0.1", port=0, data_dir=Path(data_dir), users=500, event_rate=1.0, traffic=4.0
         )
         sys.stderr.write("opsconsole: starting the sandbox…\n")
         with start_background(settings) as running:
