@@ -115,7 +115,34 @@ def _scalar(value: Any) -> str:
 # ----------------------------------------------------------------------------------------- parsing
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Unbuilt:
+    """Stands in for the arguments of commands not being run: argparse spends about 0.5 ms per parser
+    on gettext look-ups, and building all ~40 of them was a sixth of the console's start-up."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: self
+
+
+_GLOBAL_OPTIONS_WITH_VALUE = ("--profile", "--config")
+
+
+def command_in(argv: Sequence[str]) -> str | None:
+    """The top-level command named in ``argv`` (None when there is none, or it cannot be told)."""
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token in _GLOBAL_OPTIONS_WITH_VALUE:
+            skip = True
+        elif token == "--":
+            return None
+        elif not token.startswith("-"):
+            return token
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or (``only``) one whose other commands exist by name and help line alone."""
     common = argparse.ArgumentParser(add_help=False)
     _add_global_options(common, suppress=True)
 
@@ -129,12 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_global_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(
-        container: Any, name: str, help_text: str, path: tuple[str, ...] | None = None
-    ) -> argparse.ArgumentParser:
+    def add(container: Any, name: str, help_text: str, path: tuple[str, ...] | None = None) -> Any:
+        if isinstance(container, _Unbuilt):
+            return container
         p: argparse.ArgumentParser = container.add_parser(
             name, help=help_text, description=help_text, parents=[common]
         )
+        if container is sub and only is not None and name != only:
+            return _Unbuilt()
         if path is not None:
             p.set_defaults(_path=path)
         else:  # a group such as `users`: remember it to print its usage when no subcommand is given
@@ -314,8 +343,9 @@ def resolve_handler(path: tuple[str, ...]) -> Handler | str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=command_in(arguments))
+    args = parser.parse_args(arguments)
     path: tuple[str, ...] | None = getattr(args, "_path", None)
     if path is None:
         if args.command is None:

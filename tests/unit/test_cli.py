@@ -131,3 +131,27 @@ def test_version_does_not_import_qt_or_the_network_stack() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip().splitlines()[-1] == "heavy="
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        ([], None),
+        (["gui"], "gui"),
+        (["--profile", "users", "--config", "f.toml", "roles", "list"], "roles"),
+        (["--profile=prod", "-v", "users", "list"], "users"),
+        (["--json", "--", "users"], None),
+    ],
+)
+def test_the_command_is_found_before_parsing(argv: list[str], command: str | None) -> None:
+    assert cli.command_in(argv) == command
+
+
+def test_a_parser_built_for_one_command_parses_it_like_the_whole_one() -> None:
+    argv = ["--profile", "p", "users", "create", "--email", "a@b.c", "--name", "A", "--role", "x", "--json"]
+    whole = vars(cli.build_parser().parse_args(argv))
+    one = vars(cli.build_parser(only="users").parse_args(argv))
+    assert whole.keys() == one.keys()
+    assert {k: v for k, v in whole.items() if k != "_group"} == {
+        k: v for k, v in one.items() if k != "_group"
+    }
