@@ -133,3 +133,38 @@ def test_signing_out_shows_the_sign_in_page_again(qtbot: Any, window: Any, provi
     qtbot.waitUntil(lambda: isinstance(main.gate, SignInView), timeout=10_000)
     assert len(provider.revoked) == 1
     qtbot.waitUntil(lambda: main.status.sign_in.value == "not signed in", timeout=5000)
+
+
+def test_the_sign_out_action_clears_every_view(qtbot: Any, window: Any, provider: MiniProvider) -> None:
+    main, coordinator = window
+    assert not main.sign_out_action.isEnabled()
+    _sign_in(qtbot, main, coordinator)
+    qtbot.waitUntil(main.sign_out_action.isEnabled, timeout=5000)
+    page = main.current_page()
+    key = main.current_page_key
+    main.show_detail(QLineEdit("details of the previous user"))
+    main.sign_out_action.trigger()
+    qtbot.waitUntil(lambda: isinstance(main.gate, SignInView), timeout=10_000)
+    assert main.current_page() is not page and main.current_page_key == key  # rebuilt, empty
+    assert main.detail.content is None
+    qtbot.waitUntil(lambda: not main.sign_out_action.isEnabled(), timeout=5000)
+    assert len(provider.revoked) == 1
+
+
+def test_start_gui_attaches_the_sign_in(qapp: Any, qtbot: Any, tmp_path: Any) -> None:
+    from opsconsole import config
+    from opsconsole.ui.app import start_gui
+
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text(
+        '[profiles.work]\napi_url = "https://api.example.com"\nissuer = "https://login.example.com"\n'
+        'client_id = "opsconsole"\ntoken_storage = "memory"\n',
+        encoding="utf-8",
+    )
+    session = start_gui(qapp, config.load(profiles), install_qt_log=False, show_problems=False)
+    try:
+        assert isinstance(session.window.sign_in, SignInCoordinator)
+        qtbot.waitUntil(lambda: isinstance(session.window.gate, SignInView), timeout=10_000)
+        assert session.window.gate.profile.name == "work"
+    finally:
+        session.shutdown()

@@ -148,6 +148,12 @@ def start_gui(
     )
     theme.schemeChanged.connect(lambda _scheme: window.refresh_colors())
     session = GuiSession(app=app, window=window, bridge=bridge, theme=theme, installed_qt_log=installed)
+    # Sign-in: the sign-in page for a profile that is not signed in, the user in the status bar, scope
+    # gating; its session is closed before the bridge stops (cleanups run first).
+    from .auth_window import SignInCoordinator
+
+    window.sign_in = SignInCoordinator(window)
+    session._cleanups.append(window.sign_in.shutdown)
     if os.environ.get("OPSCONSOLE_STALL_PROBE"):  # opt-in: the module is not even imported otherwise
         from . import stall_probe
 

@@ -65,6 +65,9 @@ class SignInCoordinator(QObject):
         self.reauth: ReauthDialog | None = None
         self.gate: SignInView | None = None
         self._ended = False
+        self.sign_out_action = getattr(window, "sign_out_action", None)
+        if self.sign_out_action is not None:
+            self.sign_out_action.triggered.connect(self.sign_out)
         window.profileChanged.connect(self._on_profile_changed)
         self._on_profile_changed()
 
@@ -76,6 +79,8 @@ class SignInCoordinator(QObject):
         if profile is None or self.bridge is None:
             self.status_field.update(None)
             self.scopes.set_scopes(None)
+            if self.sign_out_action is not None:
+                self.sign_out_action.setEnabled(False)
             self.sessionChanged.emit(None)
             return
         session = self._factory(profile)
@@ -107,6 +112,8 @@ class SignInCoordinator(QObject):
     def _on_status(self, status: AuthStatus) -> None:
         self.status_field.update(status)
         self.scopes.set_scopes(status.scopes if status.signed_in else None)
+        if self.sign_out_action is not None:
+            self.sign_out_action.setEnabled(status.signed_in)
         if status.signed_in:
             self._ended = False
             self._hide_gate()

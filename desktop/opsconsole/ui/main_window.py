@@ -8,7 +8,10 @@ a welcome page takes the place of the workspace.
 What later features use: ``current_profile`` and ``profileChanged(str)``, ``set_sign_in_state`` and
 ``set_live_state`` (status bar), ``show_detail`` (detail panel), ``set_gate`` (a full-window page such
 as sign-in, shown instead of the workspace), ``bridge`` (background work), ``demo_accounts`` and
-``demo_password`` (the demo's sign-in page).
+``demo_password`` (the demo's sign-in page), ``sign_in`` (the ``auth_window.SignInCoordinator`` that
+``app.start_gui`` attaches: ``sign_in.session.client()`` for an authorized HTTP client,
+``sign_in.scopes.require(action, "write:users")`` to gate an action on a scope) and ``clear_views``
+(what signing out does: every built page and the detail panel are dropped).
 
 Keyboard: Ctrl+1..5 pages, Ctrl+F find in the page (when the page has ``focus_find``), F1 About,
 Ctrl+Q quit, Alt+P the profile switcher; every focusable control has an accessible name. Window
@@ -18,6 +21,7 @@ geometry, splitter sizes and the current page are kept in an INI file in the use
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QPalette
@@ -42,6 +46,9 @@ from .nav_rail import NavRail
 from .pages import PAGES, PageContext, PageSpec
 from .palette import shell_colors
 from .status_bar import ShellStatusBar
+
+if TYPE_CHECKING:
+    from .auth_window import SignInCoordinator
 
 SETTINGS_FILE = "ui-state.ini"
 DEFAULT_SIZE = QSize(1200, 760)
@@ -156,6 +163,7 @@ class MainWindow(QMainWindow):
         self.demo_password = demo_password
         self.is_demo = demo_accounts is not None or demo_password is not None
         self.current_profile: Profile | None = None
+        self.sign_in: SignInCoordinator | None = None  # attached by app.start_gui
         self.profile_error = ""
         self.requested_profile = profile
         self._settings = settings
@@ -221,6 +229,10 @@ class MainWindow(QMainWindow):
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.about_action.triggered.connect(self.show_about)
 
+        # Enabled and connected by the sign-in coordinator (auth_window.py) while someone is signed in.
+        self.sign_out_action = QAction("Sign &Out", self)
+        self.sign_out_action.setEnabled(False)
+
         self.problems_action = QAction("Configuration &Problems\u2026", self)
         self.problems_action.setEnabled(bool(self.config.problems))
         self.problems_action.triggered.connect(self.show_config_problems)
@@ -229,6 +241,8 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         bar.setAccessibleName("Menu bar")
         file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.sign_out_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view_menu = bar.addMenu("&View")
         for action in self.page_actions.values():
@@ -442,6 +456,18 @@ class MainWindow(QMainWindow):
         if key != self._current_key:
             self._current_key = key
             self.pageChanged.emit(key)
+
+    def clear_views(self) -> None:
+        """Drop every built page and the detail panel's content (signing out: nothing of the previous
+        user stays on screen); the current page is built afresh."""
+        self.show_detail(None)
+        for page in self._pages.values():
+            self.stack.removeWidget(page)
+            page.deleteLater()  # its jobs are cancelled as their owner goes (bridge.py)
+        self._pages.clear()
+        current, self._current_key = self._current_key, None
+        if current is not None:
+            self.show_page(current)
 
     def _on_rail_row_changed(self, row: int) -> None:
         key = self.rail.key_at(row)
