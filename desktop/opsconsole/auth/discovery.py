@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..net import network_error, safe_url
+from ..net import error_from_response, network_error, safe_url
 from .errors import DiscoveryError, InsecureTransportError
 
 OIDC_PATH = "/.well-known/openid-configuration"
@@ -125,7 +125,11 @@ class _NotFound(Exception):
 def _decode(response: httpx.Response) -> Mapping[str, Any]:
     status = response.status_code
     if status != 200:
-        raise _NotFound(f"HTTP {status}")
+        # The same words as any other API error (a proxy's HTML page is summarised by its title), less
+        # the request id: one per URL tried would bury the message.
+        error = error_from_response(response)
+        error.request_id = ""
+        raise _NotFound(str(error))
     if len(response.content) > MAX_DOCUMENT_BYTES:
         raise _NotFound(f"the answer is too large ({len(response.content)} bytes) to be a metadata document")
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -59,6 +59,8 @@ async def test_missing_or_html_discovery_is_a_clear_error(
     text = str(caught.value)
     assert f"issuer {provider.issuer}" in text
     assert text.count(words) == 2  # both places were tried and both are reported
+    if mode == "404":  # an error page is summarised by its title, as net.py does for every API error
+        assert "Not Found (HTTP 404): an HTML page" in text and ": 404 Not Found" in text
     assert caught.value.exit_code == 3
     assert "issuer" in caught.value.hint
 
