@@ -116,8 +116,9 @@ def _scalar(value: Any) -> str:
 
 
 class _Unbuilt:
-    """Stands in for the arguments of commands not being run: argparse spends about 0.5 ms per parser
-    on gettext look-ups, and building all ~40 of them was a sixth of the console's start-up."""
+    """Stands in for the commands not being run: argparse spends about 0.5 ms per parser on gettext
+    look-ups, and building all ~40 of them was a sixth of the console's start-up. ``opsconsole --help``
+    and an unknown command still build the whole parser."""
 
     def __getattr__(self, name: str) -> Any:
         return lambda *args, **kwargs: self
@@ -127,7 +128,22 @@ _GLOBAL_OPTIONS_WITH_VALUE = ("--profile", "--config")
 
 
 def command_in(argv: Sequence[str]) -> str | None:
-    """The top-level command named in ``argv`` (None when there is none, or it cannot be told)."""
+    """The top-level command ``argv`` runs, when it can be told without parsing; else None.
+
+    Only a known command counts: for anything else the whole parser is built, so that argparse's
+    "invalid choice" message lists every command. No command at all (and no --help) is the GUI.
+    """
+    found = _first_positional(argv)
+    if found is None:
+        asks_help = any(t in ("-h", "--help", "--version") for t in argv)
+        return None if asks_help or "--" in argv else "gui"
+    return found if found in _TOP_LEVEL else None
+
+
+_TOP_LEVEL = frozenset(path[0] for path in HANDLERS)
+
+
+def _first_positional(argv: Sequence[str]) -> str | None:
     skip = False
     for token in argv:
         if skip:
@@ -159,11 +175,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     def add(container: Any, name: str, help_text: str, path: tuple[str, ...] | None = None) -> Any:
         if isinstance(container, _Unbuilt):
             return container
+        if container is sub and only is not None and name != only:
+            return _Unbuilt()
         p: argparse.ArgumentParser = container.add_parser(
             name, help=help_text, description=help_text, parents=[common]
         )
-        if container is sub and only is not None and name != only:
-            return _Unbuilt()
         if path is not None:
             p.set_defaults(_path=path)
         else:  # a group such as `users`: remember it to print its usage when no subcommand is given

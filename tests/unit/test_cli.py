@@ -136,7 +136,10 @@ def test_version_does_not_import_qt_or_the_network_stack() -> None:
 @pytest.mark.parametrize(
     ("argv", "command"),
     [
-        ([], None),
+        ([], "gui"),
+        (["-v"], "gui"),
+        (["--help"], None),
+        (["bogus"], None),
         (["gui"], "gui"),
         (["--profile", "users", "--config", "f.toml", "roles", "list"], "roles"),
         (["--profile=prod", "-v", "users", "list"], "users"),

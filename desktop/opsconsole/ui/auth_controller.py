@@ -17,20 +17,21 @@ wired and its waiting, error and idle states set.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 
-from ..auth import AuthStatus, LogoutResult, Session, SessionEvent
 from ..errors import OpsError
 from .auth_banner import Banner
 from .bridge import AsyncBridge, Job
 from .signin_view import SignInView
+
+if TYPE_CHECKING:
+    from ..auth import AuthStatus, LogoutResult, Session, SessionEvent
 
 log = logging.getLogger("opsconsole.ui")
 
@@ -155,6 +156,8 @@ class SignInController(QObject):
 
     def _sign_in_failed(self, error: BaseException) -> None:
         self._login_job = None
+        import asyncio  # the loop's thread imported it long ago; the GUI thread need not at start-up
+
         if isinstance(error, asyncio.CancelledError):
             return
         text = error_text(error)

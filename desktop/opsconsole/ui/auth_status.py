@@ -12,10 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
 
-from ..auth import AuthStatus
+if TYPE_CHECKING:
+    from ..auth import AuthStatus
+
 
 SetState = Callable[[str, str], None]
 

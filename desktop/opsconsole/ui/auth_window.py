@@ -22,25 +22,39 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..auth import AuthStatus, Session, open_session
 from ..config import Profile
 from .auth_controller import ReauthDialog, SignInController
 from .auth_scopes import ScopeGate
 from .auth_status import SignInStatus
 from .signin_view import SignInView
 
+if TYPE_CHECKING:
+    from ..auth import AuthStatus, Session
+    from .bridge import Job
+
 log = logging.getLogger("opsconsole.ui")
 
-SessionFactory = Callable[[Profile], Session]
+SessionFactory = Callable[[Profile], "Session"]
 
 
 def interactive_session(profile: Profile) -> Session:
+    # Imported here, on the bridge's worker thread: the network and token stack (httpx, pyjwt,
+    # cryptography, keyring) is not needed to paint the window.
+    from ..auth import open_session
+
     return open_session(profile, interactive=True)
+
+
+async def _open_off_the_gui_thread(factory: SessionFactory, profile: Profile) -> Session:
+    import asyncio
+
+    # Opening a session reads the OS keyring: a D-Bus round trip that can wait on an unlock prompt.
+    return await asyncio.to_thread(factory, profile)
 
 
 class SignInCoordinator(QObject):
@@ -64,12 +78,14 @@ class SignInCoordinator(QObject):
         self.controller: SignInController | None = None
         self.reauth: ReauthDialog | None = None
         self.gate: SignInView | None = None
+        self._opening: Job[Session] | None = None
         self._ended = False
         self.sign_out_action = getattr(window, "sign_out_action", None)
         if self.sign_out_action is not None:
             self.sign_out_action.triggered.connect(self.sign_out)
         window.profileChanged.connect(self._on_profile_changed)
-        self._on_profile_changed()
+        # After the window's first paint: nothing about signing in needs to delay it.
+        QTimer.singleShot(0, self, self._on_profile_changed)
 
     # -- profiles ------------------------------------------------------------------------------------
 
@@ -83,7 +99,24 @@ class SignInCoordinator(QObject):
                 self.sign_out_action.setEnabled(False)
             self.sessionChanged.emit(None)
             return
-        session = self._factory(profile)
+        self.window.set_sign_in_state("checking…", "Reading this profile's saved sign-in")
+        self._opening = self.bridge.run(
+            _open_off_the_gui_thread(self._factory, profile),
+            on_success=lambda session: self._adopt(profile, session),
+            on_failure=lambda error: self._open_failed(profile, error),
+            owner=self,
+            name="open sign-in session",
+        )
+
+    def _open_failed(self, profile: Profile, error: BaseException) -> None:
+        self._opening = None
+        log.error("cannot open the sign-in session of %s: %s", profile.name, error)
+        self.window.set_sign_in_state("unavailable", f"Signing in cannot start: {error}")
+
+    def _adopt(self, profile: Profile, session: Session) -> None:
+        self._opening = None
+        if profile is not self.window.current_profile or self.bridge is None or self.bridge.closed:
+            return  # the user switched profiles meanwhile; this session never opened a connection
         controller = SignInController(session, self.bridge, self)
         controller.statusChanged.connect(self._on_status)
         controller.signedIn.connect(self._on_signed_in)
@@ -96,6 +129,9 @@ class SignInCoordinator(QObject):
         controller.load()
 
     def _drop_session(self) -> None:
+        if self._opening is not None:
+            self._opening.cancel()
+            self._opening = None
         if self.reauth is not None and shiboken6.isValid(self.reauth):
             self.reauth.close()
         self.reauth = None
