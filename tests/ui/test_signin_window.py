@@ -168,3 +168,33 @@ def test_start_gui_attaches_the_sign_in(qapp: Any, qtbot: Any, tmp_path: Any) ->
         assert session.window.gate.profile.name == "work"
     finally:
         session.shutdown()
+
+
+def test_the_session_is_opened_off_the_gui_thread_after_the_window_shows(
+    qtbot: Any, provider: MiniProvider
+) -> None:
+    import threading
+
+    profile = Profile(
+        name="mini", api_url=provider.issuer + "/api", issuer=provider.issuer, client_id=CLIENT_ID,
+        token_storage="memory",
+    )  # fmt: skip
+    bridge = AsyncBridge()
+    main = MainWindow(ConfigSet.in_memory(profile), bridge=bridge, profile="mini")
+    qtbot.addWidget(main)
+    opened_on: list[threading.Thread] = []
+
+    def factory(p: Profile) -> Session:
+        # Reading the keyring may wait on an unlock prompt: never on the GUI thread.
+        opened_on.append(threading.current_thread())
+        return Session(p, store=MemoryStore(), discovery=DiscoveryCache(), open_browser=provider.browse)
+
+    coordinator = SignInCoordinator(main, session_factory=factory)
+    assert opened_on == [] and coordinator.session is None  # nothing before the event loop runs
+    main.show()
+    qtbot.waitUntil(lambda: isinstance(main.gate, SignInView), timeout=10_000)
+    assert len(opened_on) == 1 and opened_on[0] is not threading.main_thread()
+    coordinator.shutdown()
+    main.close()
+    qtbot.wait_until(lambda: not bridge.pending_jobs(), timeout=5000)
+    bridge.shutdown()
