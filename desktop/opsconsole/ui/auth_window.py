@@ -25,12 +25,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from ..config import Profile
 from .auth_controller import ReauthDialog, SignInController
 from .auth_scopes import ScopeGate
 from .auth_status import SignInStatus
+from .idle import call_when_idle
 from .signin_view import SignInView
 
 if TYPE_CHECKING:
@@ -84,8 +85,8 @@ class SignInCoordinator(QObject):
         if self.sign_out_action is not None:
             self.sign_out_action.triggered.connect(self.sign_out)
         window.profileChanged.connect(self._on_profile_changed)
-        # After the window's first paint: nothing about signing in needs to delay it.
-        QTimer.singleShot(0, self, self._on_profile_changed)
+        # Once the window is painted and the loop idle: nothing about signing in needs to delay it.
+        call_when_idle(self, self._on_profile_changed)
 
     # -- profiles ------------------------------------------------------------------------------------
 
