@@ -28,15 +28,15 @@ import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from ..config import Profile
-from .auth_controller import ReauthDialog, SignInController
 from .auth_scopes import ScopeGate
 from .auth_status import SignInStatus
 from .idle import call_when_idle
-from .signin_view import SignInView
 
 if TYPE_CHECKING:
     from ..auth import AuthStatus, Session
+    from .auth_controller import ReauthDialog, SignInController
     from .bridge import Job
+    from .signin_view import SignInView
 
 log = logging.getLogger("opsconsole.ui")
 
@@ -118,6 +118,9 @@ class SignInCoordinator(QObject):
         self._opening = None
         if profile is not self.window.current_profile or self.bridge is None or self.bridge.closed:
             return  # the user switched profiles meanwhile; this session never opened a connection
+        # The sign-in machinery's widgets are needed only now, after the first paint.
+        from .auth_controller import SignInController
+
         controller = SignInController(session, self.bridge, self)
         controller.statusChanged.connect(self._on_status)
         controller.signedIn.connect(self._on_signed_in)
@@ -170,6 +173,8 @@ class SignInCoordinator(QObject):
         if self.gate is not None:
             return  # the sign-in page is already up: it is where to sign in again
         if self.reauth is None or not shiboken6.isValid(self.reauth) or not self.reauth.isVisible():
+            from .auth_controller import ReauthDialog
+
             self.reauth = ReauthDialog(self.controller, reason, parent=self.window)
             self.reauth.show()
 
@@ -194,6 +199,8 @@ class SignInCoordinator(QObject):
             return
         if self.gate is not None and shiboken6.isValid(self.gate):
             return
+        from .signin_view import SignInView
+
         view = SignInView(
             self.session.profile,
             demo_accounts=getattr(self.window, "demo_accounts", None),
