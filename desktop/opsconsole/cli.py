@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__, config, logs
+from . import __version__, config, logs, paths
 from .config import Profile
 
 log = logging.getLogger("opsconsole.cli")
@@ -89,10 +89,6 @@ class CliContext:
         else:
             self.out.write((text if text is not None else _plain(obj)).rstrip("\n") + "\n")
         self.out.flush()
-
-    def emit_line(self, obj: Any) -> None:
-        """One JSON object per line (streams) with --json; the same object as text otherwise."""
-        self.emit(obj)
 
 
 def _plain(obj: Any) -> str:
@@ -527,7 +523,10 @@ def cmd_profiles_list(ctx: CliContext, args: argparse.Namespace) -> int:
         ctx.emit(rows)
     elif not rows:
         ctx.emit(
-            rows, "No profiles are configured. Create " + str(_user_file()) + " or run `opsconsole demo`."
+            rows,
+            "No profiles are configured. Create "
+            + str(paths.user_config_file())
+            + " or run `opsconsole demo`.",
         )
     else:
         lines = []
@@ -577,12 +576,6 @@ def cmd_profiles_show(ctx: CliContext, args: argparse.Namespace) -> int:
     lines.extend(f"problem: {p}" for p in problems)
     ctx.emit(doc, "\n".join(lines))
     return EXIT_OK if profile is not None else EXIT_ERROR
-
-
-def _user_file() -> Any:
-    from . import paths
-
-    return paths.user_config_file()
 
 
 if __name__ == "__main__":  # pragma: no cover

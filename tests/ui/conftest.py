@@ -1,4 +1,4 @@
-"""Fixtures for the Qt tests: offscreen Qt, an isolated home, and no leftovers.
+"""Fixtures for the Qt tests: offscreen Qt and no leftovers (tests/conftest.py isolates the home).
 
 Every test here fails if it leaves behind a running QThread, an active QTimer (including a pending
 ``QTimer.singleShot``), a visible top-level widget or a running bridge thread, in the style of napari's
@@ -37,20 +37,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             and item.get_closest_marker("qt_log_ignore") is None
         ):
             item.add_marker(pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE))
-
-
-@pytest.fixture(autouse=True)
-def _ui_isolated_home(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """The suite-wide tests/conftest.py isolates the XDG folders; do it here if that fixture is absent."""
-    if "isolated_home" in request.fixturenames:
-        return
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_CONFIG_DIRS"):
-        folder = tmp_path / "home" / var.lower()
-        folder.mkdir(parents=True)
-        monkeypatch.setenv(var, str(folder))
-    monkeypatch.delenv("OPSCONSOLE_CONFIG", raising=False)
 
 
 @pytest.fixture(autouse=True)
