@@ -9,6 +9,7 @@ The keyring defaults to keyring's `fail` backend: a test that wants a real Secre
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,3 +43,25 @@ def isolated_home(
         monkeypatch.setenv(var, str(home / sub))
     monkeypatch.delenv("OPSCONSOLE_CONFIG", raising=False)
     yield home
+
+
+_LOGGERS = ("opsconsole", "httpx", "httpcore", "websockets", "keyring", "authlib")
+
+
+@pytest.fixture(autouse=True)
+def restored_logging() -> Iterator[None]:
+    """Undo what logs.setup() did (a CLI test runs it in-process): its handlers, levels and
+    propagate=False would otherwise hide later tests' records from caplog or rewrite them."""
+    saved = {}
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        saved[name] = (list(logger.handlers), logger.level, logger.propagate)
+    yield
+    for name, (handlers, level, propagate) in saved.items():
+        logger = logging.getLogger(name)
+        for handler in logger.handlers:
+            if handler not in handlers:
+                handler.close()
+        logger.handlers = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
