@@ -60,6 +60,20 @@ def test_the_console_starts_and_stops_cleanly(tmp_path: Path, profiles_file: Pat
     assert (Path(os.environ["XDG_CONFIG_HOME"]) / "opsconsole" / "ui-state.ini").is_file()
 
 
+def test_the_first_paint_does_not_build_the_qt_namespace(tmp_path: Path, profiles_file: Path) -> None:
+    # PySide6 builds all ~130 enums of `Qt` on first touch (25-45 ms): the shell's start-up path must not
+    # (ui/qtprops.py). The first run asks the system for its colour scheme, which needs `Qt`; later
+    # runs start in the remembered scheme and ask once the loop is idle.
+    first, _ = run_console(tmp_path, profiles_file)
+    second, _ = run_console(tmp_path, profiles_file)
+    assert first["qt_namespace_loaded"] is True
+    assert second["qt_namespace_loaded"] is False, (
+        "something on the start-up path touched PySide6.QtCore.Qt; see opsconsole/ui/qtprops.py"
+    )
+    ini = Path(os.environ["XDG_CONFIG_HOME"]) / "opsconsole" / "ui-state.ini"
+    assert "scheme=light" in ini.read_text(encoding="utf-8")
+
+
 def test_a_broken_profile_file_still_opens_the_window(tmp_path: Path) -> None:
     broken = tmp_path / "profiles.toml"
     broken.write_text('default_profile = "x"\n[profiles.x]\napi_url = \n', encoding="utf-8")

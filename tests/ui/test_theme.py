@@ -6,11 +6,18 @@ import logging
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor, QIcon, QPalette
 
 from opsconsole.ui.app import start_gui
-from opsconsole.ui.palette import SHELL_COLORS, ThemeController, build_palette, scheme_override
+from opsconsole.ui.palette import (
+    SCHEME_KEY,
+    SHELL_COLORS,
+    ThemeController,
+    build_palette,
+    remembered_scheme,
+    scheme_override,
+)
 
 Role = QPalette.ColorRole
 
@@ -129,3 +136,32 @@ def test_the_window_retints_when_the_scheme_changes(
         assert rail_background() == QColor(SHELL_COLORS["dark"].rail_background)
     finally:
         session.shutdown()
+
+
+def test_a_remembered_scheme_is_used_at_once_and_checked_when_idle(
+    qtbot: Any, qapp: Any, tmp_path: Any
+) -> None:
+    settings = QSettings(str(tmp_path / "ui-state.ini"), QSettings.Format.IniFormat)
+    settings.setValue(SCHEME_KEY, "dark")
+    controller = ThemeController(qapp, settings=settings)
+    try:
+        assert controller.scheme == "dark"  # the last run's, without asking the system
+        assert qapp.palette().color(Role.Window) == build_palette("dark").color(Role.Window)
+        # Once the loop is idle the system is asked: offscreen has no scheme, which means light.
+        with qtbot.waitSignal(controller.schemeChanged, timeout=2000) as changed:
+            pass
+        assert changed.args == ["light"]
+    finally:
+        controller.close()
+    assert QSettings(str(tmp_path / "ui-state.ini"), QSettings.Format.IniFormat).value(SCHEME_KEY) == "light"
+
+
+def test_a_forced_scheme_is_not_remembered(qapp: Any, tmp_path: Any) -> None:
+    settings = QSettings(str(tmp_path / "ui-state.ini"), QSettings.Format.IniFormat)
+    settings.setValue(SCHEME_KEY, "light")
+    controller = ThemeController(qapp, override="dark", settings=settings)
+    assert controller.scheme == "dark"
+    controller.close()
+    assert remembered_scheme(settings) == "light"
+    settings.setValue(SCHEME_KEY, "purple")
+    assert remembered_scheme(settings) is None

@@ -136,7 +136,9 @@ def start_gui(
     if install_qt_log and not qtlog.is_installed():
         qtlog.install()
         installed = True
-    theme = ThemeController(app, override=scheme_override(), set_style=not _created_with_fusion(app))
+    theme = ThemeController(
+        app, override=scheme_override(), set_style=not _created_with_fusion(app), settings=settings
+    )
     bridge = AsyncBridge()
     window = MainWindow(
         config,
@@ -280,6 +282,8 @@ def _exit_when_idle(session: GuiSession) -> None:
         }
         if session.probe is not None:
             report["stall_probe"] = session.probe.report()
+        # Whether the first paint materialized PySide6's Qt namespace (it should not: qtprops.py).
+        report["qt_namespace_loaded"] = "Qt" in vars(sys.modules["PySide6.QtCore"])
         sys.stdout.write(json.dumps(report) + "\n")
         sys.stdout.flush()
         session.window.close()

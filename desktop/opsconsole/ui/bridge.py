@@ -42,7 +42,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QMetaObject, QObject, Qt, Signal
+from PySide6.QtCore import QMetaObject, QObject, Signal
 
 if TYPE_CHECKING:
     import asyncio
@@ -164,7 +164,6 @@ class AsyncBridge(QObject):
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._settled.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
     def _ensure_started(self) -> asyncio.AbstractEventLoop:
         if self._loop is not None:
@@ -173,6 +172,11 @@ class AsyncBridge(QObject):
             raise BridgeClosedError("the background loop has shut down")
         import asyncio
 
+        # Connected here, not in __init__: the window is built before the bridge's first use, and
+        # touching ``Qt`` costs start-up time (qtprops.py). Nothing is emitted before the loop runs.
+        from PySide6.QtCore import Qt
+
+        self._settled.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         loop = asyncio.new_event_loop()
         loop.set_exception_handler(self._report_loop_error)
         running = threading.Event()

@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QPalette
+from PySide6.QtCore import QByteArray, QSettings, QSize, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -45,6 +45,7 @@ from .bridge import AsyncBridge
 from .nav_rail import NavRail
 from .pages import PAGES, PageContext, PageSpec
 from .palette import shell_colors
+from .qtprops import TOOLTIP_ROLE, set_enum_property, set_shortcut
 from .status_bar import ShellStatusBar
 
 if TYPE_CHECKING:
@@ -67,8 +68,7 @@ class EnvironmentBand(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("environmentBand")
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        set_enum_property(self, "alignment", "AlignCenter")  # a QLabel takes no focus by default
         self.environment: str | None = None
         self.hide()
 
@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         self._current_key: str | None = None
         self._detail_width = DETAIL_WIDTH
         self._dialogs: dict[str, QDialog] = {}
+        self._constructed = False
 
         self.setObjectName("mainWindow")
         self.setAccessibleName("Ops Console")
@@ -193,12 +194,13 @@ class MainWindow(QMainWindow):
         if self._current_key is None:
             self.show_page(self._specs[0].key)
         self._update_title()
+        self._constructed = True
 
     # -- construction ------------------------------------------------------------------------------
 
     def _build_actions(self) -> None:
         self.quit_action = QAction("&Quit", self)
-        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        set_shortcut(self.quit_action, "Ctrl+Q")
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         self.quit_action.triggered.connect(self.close)
 
@@ -210,22 +212,22 @@ class MainWindow(QMainWindow):
             action.setCheckable(True)
             action.setData(spec.key)
             if number <= 9:
-                action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+                set_shortcut(action, f"Ctrl+{number}")
             action.triggered.connect(lambda _checked=False, key=spec.key: self.show_page(key))
             group.addAction(action)
             self.page_actions[spec.key] = action
 
         self.find_action = QAction("&Find in Page", self)
-        self.find_action.setShortcut(QKeySequence("Ctrl+F"))
+        set_shortcut(self.find_action, "Ctrl+F")
         self.find_action.triggered.connect(self.find_in_page)
 
         self.detail_action = QAction("&Details Panel", self)
         self.detail_action.setCheckable(True)
-        self.detail_action.setShortcut(QKeySequence("Ctrl+D"))
+        set_shortcut(self.detail_action, "Ctrl+D")
         self.detail_action.toggled.connect(self.set_detail_visible)
 
         self.about_action = QAction("&About Ops Console", self)
-        self.about_action.setShortcut(QKeySequence("F1"))
+        set_shortcut(self.about_action, "F1")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.about_action.triggered.connect(self.show_about)
 
@@ -261,7 +263,7 @@ class MainWindow(QMainWindow):
         self.toolbar.setMovable(False)
         self.toolbar.setFloatable(False)
         self.toolbar.toggleViewAction().setVisible(False)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        self.addToolBar(self.toolbar)  # the top area
 
         label = QLabel("&Profile:")
         label.setContentsMargins(6, 0, 4, 0)
@@ -288,7 +290,7 @@ class MainWindow(QMainWindow):
         self.stack.setAccessibleName("Page")
         self.detail = DetailPanel()
 
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter = QSplitter()  # horizontal
         self.splitter.setObjectName("mainSplitter")
         self.splitter.setChildrenCollapsible(True)
         self.splitter.addWidget(self.stack)
@@ -341,7 +343,7 @@ class MainWindow(QMainWindow):
                 combo.setItemData(
                     combo.count() - 1,
                     f"{name}: {profile.environment}, {profile.api_url}",
-                    Qt.ItemDataRole.ToolTipRole,
+                    TOOLTIP_ROLE,
                 )
                 continue
             combo.addItem(f"{name} \u00b7 unavailable", name)
@@ -352,7 +354,7 @@ class MainWindow(QMainWindow):
             combo.setItemData(
                 index,
                 "Cannot be used:\n" + "\n".join(reasons or ["the profile is invalid"]),
-                Qt.ItemDataRole.ToolTipRole,
+                TOOLTIP_ROLE,
             )
             model = combo.model()
             item = model.item(index) if hasattr(model, "item") else None
@@ -480,6 +482,8 @@ class MainWindow(QMainWindow):
             return
         target = page.focusProxy() or next(iter(_tab_block(page)), None)
         if target is not None:
+            from PySide6.QtCore import Qt
+
             target.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def find_in_page(self) -> None:
@@ -600,7 +604,13 @@ class MainWindow(QMainWindow):
 
         A widget added to the window joins the focus chain at its end as one contiguous run (Qt moves a
         reparented widget's subtree as a block), so only that run is walked, not the whole window.
+
+        Nothing to do while the window is being constructed: the only widgets with Tab focus so far
+        are the profile switcher and the rail, ahead of anything added now, so the chain is already in
+        order (and reading focus policies would touch ``Qt`` before the first paint, see qtprops.py).
         """
+        if not self._constructed:
+            return
         previous = anchor
         for widget in _tab_block(block):
             QWidget.setTabOrder(previous, widget)
@@ -670,6 +680,8 @@ def _escape(text: str) -> str:
 
 def _tab_block(root: QWidget) -> list[QWidget]:
     """The Tab-reachable widgets of ``root``'s contiguous run in the focus chain, in chain order."""
+    from PySide6.QtCore import Qt
+
     found: list[QWidget] = []
     if root.focusPolicy() & Qt.FocusPolicy.TabFocus and root.focusProxy() is None:
         found.append(root)

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QPalette
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QIcon, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QFrame, QListWidget, QListWidgetItem, QWidget
 
 from .assets import tinted_icon
 from .pages import PageSpec
 from .palette import shell_colors
+from .qtprops import ACCESSIBLE_DESCRIPTION_ROLE, ACCESSIBLE_TEXT_ROLE, USER_ROLE, set_enum_property
 
 ICON_SIZE = 20
 RAIL_WIDTH = 188
-KEY_ROLE = Qt.ItemDataRole.UserRole + 1
+KEY_ROLE = USER_ROLE + 1
 
 _STYLE = """
 QListWidget#navRail {{
@@ -62,7 +63,7 @@ class NavRail(QListWidget):
         self.setAccessibleDescription("Pages of the console; Ctrl+1 to Ctrl+5 jump to them")
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        set_enum_property(self, "horizontalScrollBarPolicy", "ScrollBarAlwaysOff")
         self.setUniformItemSizes(True)
         self.setIconSize(QSize(ICON_SIZE, ICON_SIZE))
         self.setFixedWidth(RAIL_WIDTH)
@@ -71,9 +72,9 @@ class NavRail(QListWidget):
             item.setData(KEY_ROLE, spec.key)
             shortcut = f"Ctrl+{number}" if number <= 9 else ""
             item.setToolTip(f"{spec.title} ({shortcut})" if shortcut else spec.title)
-            item.setData(Qt.ItemDataRole.AccessibleTextRole, spec.title)
+            item.setData(ACCESSIBLE_TEXT_ROLE, spec.title)
             item.setData(
-                Qt.ItemDataRole.AccessibleDescriptionRole,
+                ACCESSIBLE_DESCRIPTION_ROLE,
                 f"{spec.summary} Shortcut {shortcut}." if shortcut else spec.summary,
             )
             self.addItem(item)
@@ -94,13 +95,11 @@ class NavRail(QListWidget):
         palette = QApplication.palette()
         colors = shell_colors()
         text = palette.color(QPalette.ColorRole.Text)
-        hover = QColor(text)
-        hover.setAlphaF(0.08)
         self.setStyleSheet(
             _STYLE.format(
                 background=colors.rail_background,
                 text=text.name(),
-                hover=f"rgba({hover.red()}, {hover.green()}, {hover.blue()}, 20)",
+                hover=f"rgba({text.red()}, {text.green()}, {text.blue()}, 20)",  # the text colour at 8 %
                 highlight=palette.color(QPalette.ColorRole.Highlight).name(),
                 highlighted_text=palette.color(QPalette.ColorRole.HighlightedText).name(),
                 focus=palette.color(QPalette.ColorRole.Highlight).name(),

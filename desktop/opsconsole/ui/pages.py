@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from .qtprops import set_enum_property
 from .widgets import Card
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ class PlaceholderPage(QWidget):
                 + "</ul>"
             )
             plans.setObjectName("placeholderPlans")
-            plans.setTextFormat(Qt.TextFormat.RichText)
+            set_enum_property(plans, "textFormat", "RichText")
             plans.setWordWrap(True)
             card_layout.addWidget(plans)
 

@@ -16,17 +16,23 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
+
+from .idle import call_when_idle
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import Qt
 
 log = logging.getLogger("opsconsole.ui")
 
 Scheme = Literal["light", "dark"]
 ENV_THEME = "OPSCONSOLE_THEME"
 SCHEMES: tuple[Scheme, ...] = ("light", "dark")
+SCHEME_KEY = "appearance/scheme"  # in the window-state store (main_window.ui_settings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +157,7 @@ def _fill(
 ) -> None:
     for role, value in colors.items():
         for group in groups:
-            palette.setColor(group, role, QColor(value))
+            palette.setColor(group, role, QColor.fromString(value))  # not QColor(str): qtprops.py
 
 
 def scheme_override(environ: Mapping[str, str] | None = None) -> Scheme | None:
@@ -169,7 +175,17 @@ def scheme_override(environ: Mapping[str, str] | None = None) -> Scheme | None:
 
 def system_scheme(app: QApplication) -> Scheme:
     """The desktop's scheme; light when the platform does not say (offscreen, older desktops)."""
+    from PySide6.QtCore import Qt  # not at import time: see qtprops.py
+
     return "dark" if app.styleHints().colorScheme() == Qt.ColorScheme.Dark else "light"
+
+
+def remembered_scheme(settings: QSettings | None) -> Scheme | None:
+    """The scheme the console last ran in, as kept in ``settings``; None when unknown."""
+    value = settings.value(SCHEME_KEY) if settings is not None else None
+    if value == "light":
+        return "light"
+    return "dark" if value == "dark" else None
 
 
 class ThemeController(QObject):
@@ -181,15 +197,34 @@ class ThemeController(QObject):
 
     schemeChanged = Signal(str)
 
-    def __init__(self, app: QApplication, *, override: Scheme | None = None, set_style: bool = True) -> None:
+    def __init__(
+        self,
+        app: QApplication,
+        *,
+        override: Scheme | None = None,
+        set_style: bool = True,
+        settings: QSettings | None = None,
+    ) -> None:
         """``set_style=False`` when the application was created with ``-style Fusion`` already (see
-        app.ensure_application): touching the style from Python costs startup time for nothing."""
+        app.ensure_application): touching the style from Python costs startup time for nothing.
+
+        With ``settings`` (the window-state store) the scheme is remembered across runs, and a run
+        starts in the scheme the last one had; the system's scheme is read once the window is painted
+        and the event loop idle, and applied if it changed meanwhile. Asking the system costs 25-45 ms
+        (the first use of ``Qt``, see qtprops.py), which the first paint does not wait for. With
+        nothing remembered (the first run) the system is asked right away, so no run starts in the
+        wrong scheme unless the desktop's scheme changed while the console was closed.
+        """
         super().__init__(app)
         self._app = app
         self._override = override
+        self._settings = settings
         self._previous_style = app.style().name() if set_style else None
-        self._previous_palette = QPalette(app.palette())
-        self._scheme: Scheme = override or system_scheme(app)
+        self._previous_palette = app.palette()  # a copy (returned by value)
+        remembered = remembered_scheme(settings) if override is None else None
+        self._scheme: Scheme = override or remembered or system_scheme(app)
+        if remembered is not None:
+            call_when_idle(self, self.follow_system)
         if set_style:
             app.setStyle("Fusion")
         app.setPalette(build_palette(self._scheme))
@@ -209,8 +244,15 @@ class ThemeController(QObject):
         self._override = scheme
         self._apply(scheme)
 
+    def follow_system(self) -> None:
+        """Apply the system's current scheme, unless a scheme is forced."""
+        if self._override is None and not self._closed:
+            self._apply(system_scheme(self._app))
+
     def _on_system_scheme_changed(self, scheme: Qt.ColorScheme) -> None:
-        if self._override is None:
+        from PySide6.QtCore import Qt
+
+        if self._override is None and not self._closed:
             self._apply("dark" if scheme == Qt.ColorScheme.Dark else "light")
 
     def _apply(self, scheme: Scheme) -> None:
@@ -225,6 +267,9 @@ class ThemeController(QObject):
         if self._closed:
             return
         self._closed = True
+        if self._override is None and self._settings is not None:
+            self._settings.setValue(SCHEME_KEY, self._scheme)
+            self._settings.sync()
         self._app.styleHints().colorSchemeChanged.disconnect(self._on_system_scheme_changed)
         if self._previous_style is not None:
             self._app.setStyle(self._previous_style)

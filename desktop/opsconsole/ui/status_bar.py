@@ -8,11 +8,11 @@ main window); transient messages use QStatusBar's own message area on the left.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from ..config import Profile
 from .palette import shell_colors
+from .qtprops import set_enum_property
 
 LIVE_STATES = ("offline", "connecting", "live", "reconnecting", "error")
 
@@ -32,9 +32,8 @@ class StatusField(QLabel):
         self.value = ""
         self.dot_role: str | None = None
         self.setObjectName(f"status-{key}")
-        self.setTextFormat(Qt.TextFormat.RichText)
+        set_enum_property(self, "textFormat", "RichText")  # a QLabel takes no focus by default
         self.setContentsMargins(8, 0, 8, 0)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
     def set_value(self, value: str, tooltip: str = "", *, dot: str | None = None) -> None:
         self.value = value

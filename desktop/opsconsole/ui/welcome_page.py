@@ -7,7 +7,6 @@ against a local sandbox without writing any file.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import paths
+from .qtprops import set_enum_property
 from .widgets import Card
 
 EXAMPLE_PROFILES = """\
@@ -58,7 +58,7 @@ class WelcomePage(QWidget):
         self.path_label = QLabel(str(self.config_file))
         self.path_label.setObjectName("welcomeConfigPath")
         self.path_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        set_enum_property(self.path_label, "textInteractionFlags", "TextSelectableByMouse")
         self.path_label.setAccessibleName("Profile file location")
         self.copy_path = QPushButton("Copy &path")
         self.copy_path.setAccessibleName("Copy the profile file path")
@@ -88,7 +88,7 @@ class WelcomePage(QWidget):
             "backend and opens the console connected to it, with demo accounts. Nothing is written "
             "to your profile file."
         )
-        demo.setTextFormat(Qt.TextFormat.RichText)
+        set_enum_property(demo, "textFormat", "RichText")
         demo.setWordWrap(True)
         demo.setObjectName("welcomeDemo")
 
@@ -104,7 +104,10 @@ class WelcomePage(QWidget):
         inner.addSpacing(6)
         inner.addWidget(example_intro)
         inner.addWidget(self.example)
-        inner.addWidget(self.copy_example, 0, Qt.AlignmentFlag.AlignLeft)
+        copy_row = QHBoxLayout()  # the button at its own width, on the left
+        copy_row.addWidget(self.copy_example)
+        copy_row.addStretch(1)
+        inner.addLayout(copy_row)
         inner.addSpacing(6)
         inner.addWidget(demo)
 
