@@ -4,8 +4,11 @@ Two programs are started the same way, alternately, as subprocesses of this benc
 a clean XDG environment in a temporary folder:
 
 - the baseline: a bare PySide6 QMainWindow (a tiny script), shown, quitting when the loop first idles;
-- the console: the real entry point, ``python -m opsconsole --config FILE gui`` (or ``run_gui`` when the
-  CLI is not there), with a profile file and ``OPSCONSOLE_EXIT_WHEN_IDLE=1``.
+- the console: the real entry point started the way the desktop entry starts it, with no arguments
+  (``python -m opsconsole``, which is what ``opsconsole-gui`` runs), its profile file in the user's
+  config folder, and ``OPSCONSOLE_EXIT_WHEN_IDLE=1`` (``run_gui`` when the CLI is not there). The
+  warm-up run also leaves what a user's earlier runs leave: the saved window state, colour scheme
+  included (see ui/palette.py).
 
 Both print one JSON line when the event loop is about to block for the first time after the window is
 shown (Qt's ``aboutToBlock``), with the wall-clock time and the peak resident memory (VmHWM). Time is
@@ -79,7 +82,7 @@ RUN_GUI = """\
 import sys
 from opsconsole import config
 from opsconsole.ui.app import run_gui
-sys.exit(run_gui(config.load(sys.argv[1])))
+sys.exit(run_gui(config.load()))
 """
 
 
@@ -102,11 +105,12 @@ def _environment(home: Path) -> dict[str, str]:
     return env
 
 
-def app_command(profiles: Path) -> list[str]:
-    """The console's real entry point: the CLI when it is installed, run_gui otherwise."""
+def app_command() -> list[str]:
+    """The console's real entry point as the desktop starts it: the CLI when it is installed, with no
+    arguments (the profiles come from the user's config folder); run_gui otherwise."""
     if importlib.util.find_spec("opsconsole.cli") and importlib.util.find_spec("opsconsole.__main__"):
-        return [sys.executable, "-m", "opsconsole", "--config", str(profiles), "gui"]
-    return [sys.executable, "-c", RUN_GUI, str(profiles)]
+        return [sys.executable, "-m", "opsconsole"]
+    return [sys.executable, "-c", RUN_GUI]
 
 
 def measure(command: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
@@ -145,12 +149,13 @@ def run() -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="opsconsole-bench-") as tmp:
         home = Path(tmp)
         env = _environment(home)
-        profiles = home / "profiles.toml"
+        profiles = Path(env["XDG_CONFIG_HOME"]) / "opsconsole" / "profiles.toml"
+        profiles.parent.mkdir(parents=True, exist_ok=True)
         profiles.write_text(PROFILES, encoding="utf-8")
         bare_script = home / "bare_window.py"
         bare_script.write_text(BARE_WINDOW, encoding="utf-8")
         bare = [sys.executable, str(bare_script)]
-        app = app_command(profiles)
+        app = app_command()
 
         measure(bare, env, home)  # warm-up: bytecode caches, fontconfig cache, page cache
         warm = measure(app, env, home)

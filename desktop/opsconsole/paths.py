@@ -1,7 +1,10 @@
 """Where the console keeps its files on this system: config, data, cache, logs and lock files.
 
-Everything goes through platformdirs so the XDG variables (and their Windows and macOS equivalents)
-are honoured; tests isolate themselves by pointing XDG_*_HOME at a temporary folder.
+The XDG Base Directory variables are honoured (tests isolate themselves by pointing XDG_*_HOME at a
+temporary folder). On Linux and the BSDs the folders are worked out here, exactly as platformdirs
+does (a test holds the two together): the desktop console reads its profiles before its first
+paint, and importing platformdirs costs more there than the few lines below. Windows and macOS go
+through platformdirs.
 """
 
 from __future__ import annotations
@@ -10,15 +13,27 @@ import os
 import sys
 from pathlib import Path
 
-import platformdirs
-
 from . import APP_NAME
 
 PROFILES_FILE = "profiles.toml"
+_XDG = sys.platform not in ("win32", "darwin")
+
+
+def _xdg_home(variable: str, default: str) -> Path:
+    """``$variable/opsconsole``, or ``default/opsconsole`` (``~`` expanded) when the variable is unset or
+    not an absolute path (the XDG Base Directory spec says to ignore relative ones)."""
+    value = os.environ.get(variable, "")
+    return Path(value if os.path.isabs(value) else os.path.expanduser(default)) / APP_NAME
+
+
+def _platform_dir(kind: str) -> Path:
+    import platformdirs
+
+    return Path(getattr(platformdirs, f"user_{kind}_dir")(APP_NAME, appauthor=False))
 
 
 def user_config_dir() -> Path:
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    return _xdg_home("XDG_CONFIG_HOME", "~/.config") if _XDG else _platform_dir("config")
 
 
 def user_config_file() -> Path:
@@ -37,19 +52,19 @@ def managed_config_candidates() -> list[Path]:
 
 
 def user_data_dir() -> Path:
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return _xdg_home("XDG_DATA_HOME", "~/.local/share") if _XDG else _platform_dir("data")
 
 
 def user_cache_dir() -> Path:
-    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+    return _xdg_home("XDG_CACHE_HOME", "~/.cache") if _XDG else _platform_dir("cache")
 
 
 def user_log_dir() -> Path:
-    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+    return user_state_dir() / "log" if _XDG else _platform_dir("log")
 
 
 def user_state_dir() -> Path:
-    return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
+    return _xdg_home("XDG_STATE_HOME", "~/.local/state") if _XDG else _platform_dir("state")
 
 
 def lock_dir() -> Path:

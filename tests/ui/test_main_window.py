@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtGui import QAction, QColor, QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QVBoxLayout, QWidget
 
@@ -420,3 +420,15 @@ def test_tab_goes_from_the_rail_into_a_page_built_later(
     ):
         QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
         qtbot.waitUntil(expected.hasFocus, timeout=2000)
+
+
+def test_every_shortcut_is_the_documented_one(make_window: Any, config_set: Any) -> None:
+    # Set as text through the `shortcut` property (qtprops.set_shortcut): a typo would leave it empty.
+    window = make_window(config_set)
+    shortcuts = {action.text(): action.shortcut().toString() for action in window.findChildren(QAction)}
+    assert shortcuts["&Quit"] == "Ctrl+Q"
+    assert shortcuts["&Find in Page"] == "Ctrl+F"
+    assert shortcuts["&Details Panel"] == "Ctrl+D"
+    assert shortcuts["&About Ops Console"] == "F1"
+    for number, key in enumerate(window.page_keys, start=1):
+        assert window.page_actions[key].shortcut().toString() == f"Ctrl+{number}"

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -158,3 +159,22 @@ def test_a_parser_built_for_one_command_parses_it_like_the_whole_one() -> None:
     assert {k: v for k, v in whole.items() if k != "_group"} == {
         k: v for k, v in one.items() if k != "_group"
     }
+
+
+@pytest.mark.parametrize("argv", [[], ["gui"]])
+def test_a_plain_desktop_start_skips_the_parser_with_the_same_result(argv: list[str]) -> None:
+    parsed = vars(cli.build_parser().parse_args(argv))
+    if not argv:  # no command: the parser leaves the path for main() to fill in
+        parsed["_path"] = ("gui",)
+        parsed["command"] = "gui"
+    assert vars(cli.plain_gui_args()) == parsed
+
+
+def test_a_plain_desktop_start_runs_the_gui(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[tuple[Any, Any]] = []
+    monkeypatch.setattr(cli, "build_parser", lambda **_: pytest.fail("the parser was built"))
+    monkeypatch.setattr(cli, "cmd_gui", lambda ctx, args: started.append((ctx, args)) or 0)
+    monkeypatch.setitem(cli.HANDLERS, ("gui",), "opsconsole.cli:cmd_gui")
+    assert cli.main([]) == 0
+    assert cli.main(["gui"]) == 0
+    assert [ctx.profile_name for ctx, _ in started] == [None, None]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +96,35 @@ def test_an_unwritable_log_folder_does_not_stop_the_console(tmp_path, monkeypatc
     stream = io.StringIO()
     assert logs.setup(stream=stream) is None
     assert "Cannot write the log file" in stream.getvalue()
+
+
+def test_the_log_file_rolls_over_and_keeps_every_record(tmp_path: Path) -> None:
+    path = tmp_path / "opsconsole.log"
+    handler = logs.RotatingFile(path, max_bytes=400, backups=3)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("opsconsole.test.rotation")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        for number in range(25):
+            logger.warning("record %02d %s", number, "x" * 60)
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    files = [path, *(path.with_name(f"{path.name}.{n}") for n in (1, 2, 3))]
+    assert all(f.is_file() for f in files)
+    assert not path.with_name(f"{path.name}.4").exists()  # three backups, no more
+    assert all(f.stat().st_size < 400 for f in files)
+    kept = [line for f in reversed(files) for line in f.read_text(encoding="utf-8").splitlines()]
+    # The oldest records went out with the fourth backup; what is kept is contiguous and in order.
+    numbers = [int(line.split()[1]) for line in kept]
+    assert numbers == list(range(numbers[0], 25))
+    assert len(numbers) >= 16
+
+
+def test_no_rollover_for_a_device(tmp_path: Path) -> None:
+    handler = logs.RotatingFile(Path(os.devnull), max_bytes=10, backups=2)
+    record = logging.LogRecord("x", logging.WARNING, __file__, 1, "a long message" * 5, None, None)
+    handler.emit(record)
+    handler.close()
+    assert not Path(f"{os.devnull}.1").exists()

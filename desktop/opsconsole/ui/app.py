@@ -20,8 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
-import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -38,6 +36,7 @@ from ..config import ConfigSet
 from . import qtlog
 from .assets import ResourceError, app_icon
 from .bridge import AsyncBridge
+from .idle import call_when_idle
 from .main_window import MainWindow, ui_settings
 from .palette import ThemeController, scheme_override
 
@@ -72,11 +71,18 @@ def ensure_application(argv: Sequence[str] | None = None) -> QApplication:
     app = QApplication(arguments)
     if fusion:
         _FUSION_APP[:] = [app]
+    return app
+
+
+def set_window_icon(app: QApplication) -> None:
+    """Give the application its icon unless it has one. start_gui calls it once the window is painted:
+    the icon is for the title bar and task switcher, and loading Qt's SVG support costs start-up time."""
+    if not app.windowIcon().isNull():
+        return
     try:
         app.setWindowIcon(app_icon())
     except ResourceError as exc:  # a broken installation still opens; the self-test reports it
         log.error("%s", exc)
-    return app
 
 
 @dataclass
@@ -161,6 +167,7 @@ def start_gui(
 
         session.probe = stall_probe.install_from_env(window)
     window.show()
+    call_when_idle(window, lambda: set_window_icon(app))
     for problem in config.problems:
         log.log(logging.ERROR if problem.severity == "error" else logging.WARNING, "config: %s", problem)
     if window.requested_profile_problem():
@@ -196,7 +203,8 @@ def run_gui(
     previous_hook = sys.excepthook
     sys.excepthook = _log_uncaught
     session._cleanups.append(lambda: setattr(sys, "excepthook", previous_hook))
-    session._cleanups.append(_quit_on_signals(app, session.window))
+    # From the first idle on (a signal before that ends the process the default way: nothing to save).
+    call_when_idle(session.window, lambda: session._cleanups.append(_quit_on_signals(app, session.window)))
     if os.environ.get(ENV_EXIT_WHEN_IDLE, "").strip() in ("1", "true", "yes"):
         _exit_when_idle(session)
     try:
@@ -217,18 +225,20 @@ def _quit_on_signals(app: QApplication, window: MainWindow) -> Callable[[], None
     """SIGINT/SIGTERM close the window like File > Quit (state saved, work cancelled, loop closed).
 
     Python runs signal handlers only between bytecodes, which never happens while Qt's loop waits;
-    ``signal.set_wakeup_fd`` writes to a socket that Qt watches, so Qt wakes and Python gets its turn.
+    ``signal.set_wakeup_fd`` writes to a pipe that Qt watches, so Qt wakes and Python gets its turn.
     """
     if sys.platform == "win32":  # no wakeup-fd integration with Qt there; Ctrl+C ends the process
         return lambda: None
-    reader, writer = socket.socketpair()
-    reader.setblocking(False)
-    writer.setblocking(False)
-    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
+    import signal
+
+    reader, writer = os.pipe()
+    os.set_blocking(reader, False)
+    os.set_blocking(writer, False)
+    notifier = QSocketNotifier(reader, QSocketNotifier.Type.Read, app)
 
     def drain() -> None:
         try:
-            while reader.recv(64):
+            while os.read(reader, 64):
                 pass
         except (BlockingIOError, InterruptedError):
             pass
@@ -242,7 +252,7 @@ def _quit_on_signals(app: QApplication, window: MainWindow) -> Callable[[], None
         QTimer.singleShot(0, window.close)
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-    previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    previous_fd = signal.set_wakeup_fd(writer, warn_on_full_buffer=False)
 
     def restore() -> None:
         signal.set_wakeup_fd(previous_fd)
@@ -250,8 +260,8 @@ def _quit_on_signals(app: QApplication, window: MainWindow) -> Callable[[], None
             signal.signal(sig, handler)
         notifier.setEnabled(False)
         notifier.deleteLater()
-        reader.close()
-        writer.close()
+        os.close(reader)
+        os.close(writer)
 
     return restore
 
