@@ -9,6 +9,7 @@ whichever logger or library wrote the record.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -31,45 +32,81 @@ _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None)))
     "taskName",
 }
 
-_SECRET_KEYS = re.compile(
-    r"(?i)^(authorization|proxy-authorization|cookie|set-cookie|password|passwd|secret|client_secret|"
-    r"access_token|refresh_token|id_token|token|code|code_verifier|device_code|assertion|api_key|apikey)$"
+_SECRET_KEYS = frozenset(
+    [
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "password",
+        "passwd",
+        "secret",
+        "client_secret",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "token",
+        "code",
+        "code_verifier",
+        "device_code",
+        "assertion",
+        "api_key",
+        "apikey",
+    ]
 )
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Authorization / Proxy-Authorization / Cookie headers in any printed form (dict repr, raw header)
-    (
-        re.compile(
-            r"(?i)((?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?)(?:bearer|basic|dpop|token)?\s*[^\s'\",}]+"
+# Every pattern below needs one of these words (case-folded) to match: text without any of them is left
+# as it is without running the patterns (most log lines), and the patterns are compiled on first need.
+_TRIGGERS = (
+    "authorization", "cookie", "bearer", "token", "code", "secret", "password", "eyj",
+    # "state" and "nonce" are secrets only as parameters or JSON keys (and "state" is in the log path)
+    "state=", "state'", 'state"', "nonce=", "nonce'", 'nonce"',
+)  # fmt: skip
+
+
+@functools.cache
+def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    return (
+        # Authorization / Proxy-Authorization / Cookie headers in any printed form (dict repr, raw header)
+        (
+            re.compile(
+                r"(?i)((?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?)(?:bearer|basic|dpop|token)?\s*[^\s'\",}]+"
+            ),
+            rf"\1{REDACTED}",
         ),
-        rf"\1{REDACTED}",
-    ),
-    (re.compile(r"(?i)((?:set-)?cookie['\"]?\s*[:=]\s*['\"]?)[^'\"\n}]+"), rf"\1{REDACTED}"),
-    (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]+=*"), rf"\1{REDACTED}"),
-    # key=value and "key": "value" pairs for secret-bearing names (query strings, form bodies, JSON)
-    (
-        re.compile(
-            r"(?i)(\b(?:access_token|refresh_token|id_token|token|code_verifier|client_secret|password|"
-            r"device_code)\b['\"]?\s*[=:]\s*['\"]?)[^&\s'\",}]+"
+        (re.compile(r"(?i)((?:set-)?cookie['\"]?\s*[:=]\s*['\"]?)[^'\"\n}]+"), rf"\1{REDACTED}"),
+        (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]+=*"), rf"\1{REDACTED}"),
+        # key=value and "key": "value" pairs for secret-bearing names (query strings, form bodies, JSON)
+        (
+            re.compile(
+                r"(?i)(\b(?:access_token|refresh_token|id_token|token|code_verifier|client_secret|password|"
+                r"device_code)\b['\"]?\s*[=:]\s*['\"]?)[^&\s'\",}]+"
+            ),
+            rf"\1{REDACTED}",
         ),
-        rf"\1{REDACTED}",
-    ),
-    # short words that are secrets only as a query/form parameter or a JSON key ("exit code: 3" is kept)
-    (re.compile(r"(?i)([?&\s]|^)((?:code|state|nonce)=)[^&\s'\",}]+"), rf"\1\2{REDACTED}"),
-    (re.compile(r"(?i)(['\"](?:code|state|nonce)['\"]\s*:\s*['\"])[^'\"]+"), rf"\1{REDACTED}"),
-    # anything shaped like a JWT, wherever it appears
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
-)
+        # short words that are secrets only as a query/form parameter or a JSON key ("exit code: 3" is kept)
+        (re.compile(r"(?i)([?&\s]|^)((?:code|state|nonce)=)[^&\s'\",}]+"), rf"\1\2{REDACTED}"),
+        (re.compile(r"(?i)(['\"](?:code|state|nonce)['\"]\s*:\s*['\"])[^'\"]+"), rf"\1{REDACTED}"),
+        # anything shaped like a JWT, wherever it appears
+        (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
+    )
 
 
 def redact_text(text: str) -> str:
     """``text`` with every secret this module recognises replaced by ``***``."""
-    for pattern, replacement in _PATTERNS:
+    folded = text.casefold()
+    if not any(word in folded for word in _TRIGGERS):
+        return text
+    return _redact_all(text)
+
+
+def _redact_all(text: str) -> str:
+    for pattern, replacement in _patterns():
         text = pattern.sub(replacement, text)
     return text
 
 
 def redact_value(value: Any, key: str = "") -> Any:
-    if key and _SECRET_KEYS.match(key):
+    if key and key.casefold() in _SECRET_KEYS:
         return REDACTED
     if isinstance(value, str):
         return redact_text(value)

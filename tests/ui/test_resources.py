@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtGui import QColor, QIcon
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QColor, QIcon, QImage
 
 import opsconsole
 from opsconsole import APP_ID
@@ -59,6 +60,34 @@ def test_navigation_icons_take_the_palette_colour(qapp: Any) -> None:
         ]
         assert inked, name
         assert all(c.red() > 200 and c.green() < 60 for c in inked), name
+
+
+@pytest.mark.parametrize("name", assets.NAV_ICONS)
+def test_the_shipped_icon_masks_match_their_svgs(qapp: Any, name: str) -> None:
+    for size in assets.MASK_SIZES:
+        shipped = QImage(str(assets.mask_path(name, size)))
+        assert not shipped.isNull(), f"{assets.mask_path(name, size)} is missing or unreadable"
+        rendered = assets.render_mask(name, size)
+        assert (shipped.width(), shipped.height()) == (size, size)
+        worst = max(
+            abs(shipped.pixelColor(x, y).alpha() - rendered.pixelColor(x, y).alpha())
+            for x in range(size)
+            for y in range(size)
+        )
+        assert worst <= 8, f"{name}-{size}.png is stale: run scripts/render_icon_masks.py"
+
+
+@pytest.mark.parametrize("ratio", [1.0, 1.5, 2.0, 1.75])  # 1.75 has no shipped mask: from the SVG
+def test_icons_from_masks_and_from_svg_look_alike(qapp: Any, ratio: float) -> None:
+    icon = assets.tinted_icon("users", {QIcon.Mode.Normal: QColor("#0000ff")}, logical_size=20,
+                              device_pixel_ratio=ratio)  # fmt: skip
+    pixmap = icon.pixmap(QSize(20, 20), ratio)
+    image = pixmap.toImage()
+    assert image.width() == round(20 * ratio)
+    inked = [image.pixelColor(x, y) for x in range(image.width()) for y in range(image.height())
+             if image.pixelColor(x, y).alpha() > 200]  # fmt: skip
+    assert len(inked) > image.width()  # a drawn shape, not a dot
+    assert all(c.blue() > 200 and c.red() < 60 for c in inked)
 
 
 def test_a_missing_resource_is_a_clear_error() -> None:

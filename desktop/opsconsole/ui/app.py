@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractEventDispatcher, QSettings, QSocketNotifier, QTimer
+from PySide6.QtCore import QAbstractEventDispatcher, QSettings, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -230,6 +230,8 @@ def _quit_on_signals(app: QApplication, window: MainWindow) -> Callable[[], None
     if sys.platform == "win32":  # no wakeup-fd integration with Qt there; Ctrl+C ends the process
         return lambda: None
     import signal
+
+    from PySide6.QtCore import QSocketNotifier
 
     reader, writer = os.pipe()
     os.set_blocking(reader, False)

@@ -24,10 +24,9 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QPalette
+from PySide6.QtGui import QAction, QActionGroup, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -48,7 +47,10 @@ from .palette import shell_colors
 from .qtprops import TOOLTIP_ROLE, set_enum_property, set_shortcut
 from .status_bar import ShellStatusBar
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (importing a Qt class from Python builds it and its enums: start-up time)
+    from PySide6.QtGui import QCloseEvent
+    from PySide6.QtWidgets import QDialog
+
     from .auth_window import SignInCoordinator
 
 SETTINGS_FILE = "ui-state.ini"

@@ -15,12 +15,12 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QFrame, QListWidget, QListWidgetItem, QWidget
 
-from .assets import tinted_icon
+from .assets import NAV_ICON_SIZE, tinted_icon
 from .pages import PageSpec
 from .palette import shell_colors
 from .qtprops import ACCESSIBLE_DESCRIPTION_ROLE, ACCESSIBLE_TEXT_ROLE, USER_ROLE, set_enum_property
 
-ICON_SIZE = 20
+ICON_SIZE = NAV_ICON_SIZE
 RAIL_WIDTH = 188
 KEY_ROLE = USER_ROLE + 1
 

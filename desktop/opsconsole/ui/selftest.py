@@ -137,12 +137,26 @@ def _check_resources() -> str:
     from PySide6.QtGui import QColor, QIcon
 
     from .. import APP_ID
-    from .assets import DESKTOP_FILE, METAINFO_FILE, NAV_ICONS, resource_path, resources_dir, tinted_icon
+    from .assets import (
+        DESKTOP_FILE,
+        MASK_SIZES,
+        METAINFO_FILE,
+        NAV_ICONS,
+        mask_path,
+        resource_path,
+        resources_dir,
+        tinted_icon,
+    )
 
     for name in NAV_ICONS:
-        icon = tinted_icon(name, {QIcon.Mode.Normal: QColor("#000000")}, logical_size=20)
-        if icon.pixmap(20, 20).isNull():
-            raise RuntimeError(f"navigation icon {name} does not render")
+        # 21 px has no shipped mask: rendered from the SVG; 20 px is a shipped mask.
+        for size in (20, 21):
+            icon = tinted_icon(name, {QIcon.Mode.Normal: QColor("#000000")}, logical_size=size)
+            if icon.pixmap(size, size).isNull():
+                raise RuntimeError(f"navigation icon {name} does not render at {size} px")
+        missing = [str(mask_path(name, px)) for px in MASK_SIZES if not mask_path(name, px).is_file()]
+        if missing:
+            raise RuntimeError(f"missing icon masks: {', '.join(missing)}")
 
     desktop = ConfigParser(interpolation=None)
     desktop.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
