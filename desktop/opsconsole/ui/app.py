@@ -23,7 +23,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -85,18 +84,26 @@ def set_window_icon(app: QApplication) -> None:
         log.error("%s", exc)
 
 
-@dataclass
 class GuiSession:
     """Everything ``start_gui`` built, and the order to take it down."""
 
-    app: QApplication
-    window: MainWindow
-    bridge: AsyncBridge
-    theme: ThemeController
-    probe: StallProbe | None = None
-    installed_qt_log: bool = False
-    _cleanups: list[Callable[[], None]] = field(default_factory=list)
-    _down: bool = False
+    def __init__(
+        self,
+        app: QApplication,
+        window: MainWindow,
+        bridge: AsyncBridge,
+        theme: ThemeController,
+        probe: StallProbe | None = None,
+        installed_qt_log: bool = False,
+    ) -> None:
+        self.app = app
+        self.window = window
+        self.bridge = bridge
+        self.theme = theme
+        self.probe = probe
+        self.installed_qt_log = installed_qt_log
+        self._cleanups: list[Callable[[], None]] = []
+        self._down = False
 
     def shutdown(self) -> None:
         if self._down:

@@ -15,7 +15,7 @@ selected) stay under the view's control through :meth:`ScopeGate.allowed`: enabl
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import shiboken6
 from PySide6.QtCore import QObject
@@ -25,8 +25,7 @@ from PySide6.QtWidgets import QWidget
 Control = QAction | QWidget
 
 
-@dataclass
-class _Gated:
+class _Gated(NamedTuple):
     control: Control
     scopes: tuple[str, ...]
     tooltip: str

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -29,8 +28,7 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 
-@dataclass(frozen=True, slots=True)
-class PageContext:
+class PageContext(NamedTuple):
     """What a page gets when it is built: the window (for its signals and status bar), the bridge and
     the configuration. The current profile is ``window.current_profile``; ``window.profileChanged``
     says when it changes."""
@@ -47,15 +45,14 @@ class PageContext:
 PageFactory = Callable[[PageContext], QWidget]
 
 
-@dataclass(frozen=True, slots=True)
-class PageSpec:
+class PageSpec(NamedTuple):
     key: str  # stable: used in settings and by tests
     title: str  # the rail's text
     icon: str  # resources/icons/nav/<icon>.svg
     feature: str  # the feature (issue) whose view replaces the placeholder
     summary: str  # one sentence: what the page is for
     plans: tuple[str, ...] = ()  # what the page will let people do, a few short lines
-    create: PageFactory | None = field(default=None)  # None: the placeholder
+    create: PageFactory | None = None  # None: the placeholder
 
     def build(self, context: PageContext) -> QWidget:
         page = self.create(context) if self.create is not None else PlaceholderPage(self)

@@ -15,8 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QColor, QPalette
@@ -35,8 +34,7 @@ SCHEMES: tuple[Scheme, ...] = ("light", "dark")
 SCHEME_KEY = "appearance/scheme"  # in the window-state store (main_window.ui_settings)
 
 
-@dataclass(frozen=True, slots=True)
-class ShellColors:
+class ShellColors(NamedTuple):
     """Colours of the shell's own elements, per scheme."""
 
     rail_background: str
