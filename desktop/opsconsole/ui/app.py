@@ -45,6 +45,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("opsconsole.ui")
 
 ENV_EXIT_WHEN_IDLE = "OPSCONSOLE_EXIT_WHEN_IDLE"
+# Modules the first paint does without (docs/architecture.md, "Start-up budget"); the idle report
+# lists those imported anyway.
+HEAVY_IMPORTS = (
+    "dataclasses", "logging.handlers", "socket", "platformdirs", "asyncio", "httpx", "PySide6.QtSvg",
+)  # fmt: skip
 _FUSION_APP: list[QApplication] = []  # the application ensure_application created with -style Fusion
 
 
@@ -301,8 +306,9 @@ def _exit_when_idle(session: GuiSession) -> None:
         }
         if session.probe is not None:
             report["stall_probe"] = session.probe.report()
-        # Whether the first paint materialized PySide6's Qt namespace (it should not: qtprops.py).
+        # What the first paint should not have needed (docs/architecture.md, "Start-up budget").
         report["qt_namespace_loaded"] = "Qt" in vars(sys.modules["PySide6.QtCore"])
+        report["heavy_imports"] = [name for name in HEAVY_IMPORTS if name in sys.modules]
         sys.stdout.write(json.dumps(report) + "\n")
         sys.stdout.flush()
         session.window.close()
