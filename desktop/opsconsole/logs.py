@@ -54,8 +54,9 @@ _SECRET_KEYS = frozenset(
         "apikey",
     ]
 )
-# Every pattern below needs one of these words (case-folded) to match: text without any of them is left
-# as it is without running the patterns (most log lines), and the patterns are compiled on first need.
+# Every pattern below needs one of these words (lower-cased, in ASCII text) to match: text without any
+# of them is left as it is without running the patterns (most log lines), and the patterns are
+# compiled on first need.
 _TRIGGERS = (
     "authorization", "cookie", "bearer", "token", "code", "secret", "password", "eyj",
     # "state" and "nonce" are secrets only as parameters or JSON keys (and "state" is in the log path)
@@ -93,10 +94,23 @@ def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
 
 def redact_text(text: str) -> str:
     """``text`` with every secret this module recognises replaced by ``***``."""
-    folded = text.casefold()
-    if not any(word in folded for word in _TRIGGERS):
+    # The pre-check is exact for ASCII text only: the patterns' case-insensitive matching also takes
+    # non-ASCII letters for ASCII ones (the Kelvin sign for k, dotless i for i), so other text always
+    # goes through them.
+    if text.isascii() and not any(word in text.lower() for word in _TRIGGERS):
         return text
     return _redact_all(text)
+
+
+def _is_secret_key(key: str) -> bool:
+    if key.isascii() and key.replace("_", "").replace("-", "").isalnum():
+        return key.lower() in _SECRET_KEYS  # the same as the full rule for plain ASCII names
+    return _secret_key_pattern().match(key) is not None  # anything else: the full rule
+
+
+@functools.cache
+def _secret_key_pattern() -> re.Pattern[str]:
+    return re.compile(rf"(?i)^({'|'.join(re.escape(k) for k in sorted(_SECRET_KEYS))})$")
 
 
 def _redact_all(text: str) -> str:
@@ -106,7 +120,7 @@ def _redact_all(text: str) -> str:
 
 
 def redact_value(value: Any, key: str = "") -> Any:
-    if key and key.casefold() in _SECRET_KEYS:
+    if key and _is_secret_key(key):
         return REDACTED
     if isinstance(value, str):
         return redact_text(value)
@@ -183,9 +197,12 @@ class RotatingFile(logging.FileHandler):
         super().emit(record)
 
     def _rollover_due(self, record: logging.LogRecord) -> bool:
-        # As in the standard library: no limit or no backups means no rollover; and never for a path
-        # that is not a regular file (/dev/null).
-        if self.max_bytes <= 0 or self.backups <= 0 or not os.path.isfile(self.baseFilename):
+        # As in the standard library: no limit or no backups means no rollover, and never for a path
+        # that exists but is not a regular file (/dev/null). A log file moved or deleted meanwhile
+        # rolls over too, which reopens the path.
+        if self.max_bytes <= 0 or self.backups <= 0:
+            return False
+        if os.path.exists(self.baseFilename) and not os.path.isfile(self.baseFilename):
             return False
         if self.stream is None:
             self.stream = self._open()
@@ -200,7 +217,8 @@ class RotatingFile(logging.FileHandler):
             older = f"{self.baseFilename}.{number}"
             if os.path.exists(older):
                 os.replace(older, f"{self.baseFilename}.{number + 1}")
-        os.replace(self.baseFilename, f"{self.baseFilename}.1")
+        if os.path.exists(self.baseFilename):
+            os.replace(self.baseFilename, f"{self.baseFilename}.1")
 
 
 class _Console(logging.Formatter):

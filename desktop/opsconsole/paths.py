@@ -19,11 +19,21 @@ PROFILES_FILE = "profiles.toml"
 _XDG = sys.platform not in ("win32", "darwin")
 
 
+def _home() -> str:
+    """``$HOME`` when it is an absolute path, else the account's home folder (as platformdirs does)."""
+    home = os.environ.get("HOME", "")
+    if os.path.isabs(home):
+        return home
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_dir
+
+
 def _xdg_home(variable: str, default: str) -> Path:
-    """``$variable/opsconsole``, or ``default/opsconsole`` (``~`` expanded) when the variable is unset or
-    not an absolute path (the XDG Base Directory spec says to ignore relative ones)."""
+    """``$variable/opsconsole``, or ``~/default/opsconsole`` when the variable is unset or not an absolute
+    path (the XDG Base Directory spec says to ignore relative ones)."""
     value = os.environ.get(variable, "")
-    return Path(value if os.path.isabs(value) else os.path.expanduser(default)) / APP_NAME
+    return Path(value if os.path.isabs(value) else os.path.join(_home(), default)) / APP_NAME
 
 
 def _platform_dir(kind: str) -> Path:
@@ -33,7 +43,7 @@ def _platform_dir(kind: str) -> Path:
 
 
 def user_config_dir() -> Path:
-    return _xdg_home("XDG_CONFIG_HOME", "~/.config") if _XDG else _platform_dir("config")
+    return _xdg_home("XDG_CONFIG_HOME", ".config") if _XDG else _platform_dir("config")
 
 
 def user_config_file() -> Path:
@@ -52,11 +62,11 @@ def managed_config_candidates() -> list[Path]:
 
 
 def user_data_dir() -> Path:
-    return _xdg_home("XDG_DATA_HOME", "~/.local/share") if _XDG else _platform_dir("data")
+    return _xdg_home("XDG_DATA_HOME", ".local/share") if _XDG else _platform_dir("data")
 
 
 def user_cache_dir() -> Path:
-    return _xdg_home("XDG_CACHE_HOME", "~/.cache") if _XDG else _platform_dir("cache")
+    return _xdg_home("XDG_CACHE_HOME", ".cache") if _XDG else _platform_dir("cache")
 
 
 def user_log_dir() -> Path:
@@ -64,7 +74,7 @@ def user_log_dir() -> Path:
 
 
 def user_state_dir() -> Path:
-    return _xdg_home("XDG_STATE_HOME", "~/.local/state") if _XDG else _platform_dir("state")
+    return _xdg_home("XDG_STATE_HOME", ".local/state") if _XDG else _platform_dir("state")
 
 
 def lock_dir() -> Path:

@@ -210,3 +210,47 @@ def test_sigterm_closes_the_window_in_order(qtbot: Any, qapp: Any, config_set: c
         restore()
         session.shutdown()
     assert signal.getsignal(signal.SIGTERM) == previous
+
+
+SIGNAL_CHILD = """\
+import os, signal, sys
+from PySide6.QtCore import QTimer
+from opsconsole import config
+from opsconsole.ui import app as ui_app
+
+when = sys.argv[2]
+if when == "first-pass":  # during the event loop's first pass, before it is idle
+    start_gui = ui_app.start_gui
+    def start(*args, **kwargs):
+        session = start_gui(*args, **kwargs)
+        QTimer.singleShot(0, lambda: os.kill(os.getpid(), signal.SIGINT))
+        return session
+    ui_app.start_gui = start
+else:  # once run_gui has installed its handlers at the first idle
+    quit_on_signals = ui_app._quit_on_signals
+    def installed(app, window):
+        restore = quit_on_signals(app, window)
+        QTimer.singleShot(50, lambda: os.kill(os.getpid(), getattr(signal, when)))
+        return restore
+    ui_app._quit_on_signals = installed
+sys.exit(ui_app.run_gui(config.load(sys.argv[1])))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("when", ["first-pass", "SIGINT", "SIGTERM"])
+def test_signals_during_and_after_start_up(tmp_path: Path, profiles_file: Path, when: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSCONSOLE_")}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    proc = subprocess.run(
+        [sys.executable, "-c", SIGNAL_CHILD, str(profiles_file), when], env=env, cwd=tmp_path,
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    ini = Path(os.environ["XDG_CONFIG_HOME"]) / "opsconsole" / "ui-state.ini"
+    assert "Traceback" not in proc.stderr and "KeyboardInterrupt" not in proc.stderr, proc.stderr
+    if when == "first-pass":  # nothing to save yet: the default action, at once
+        assert proc.returncode == -signal.SIGINT, proc.stderr
+        assert not ini.exists()
+    else:  # the window is closed like File > Quit: state saved, clean exit
+        assert proc.returncode == 0, proc.stderr
+        assert ini.is_file()

@@ -127,15 +127,45 @@ def test_the_log_file_rolls_over_and_keeps_every_record(tmp_path: Path) -> None:
 def test_no_rollover_for_a_device(tmp_path: Path) -> None:
     handler = logs.RotatingFile(Path(os.devnull), max_bytes=10, backups=2)
     record = logging.LogRecord("x", logging.WARNING, __file__, 1, "a long message" * 5, None, None)
-    handler.emit(record)
-    handler.close()
-    assert not Path(f"{os.devnull}.1").exists()
+    try:
+        assert handler._rollover_due(record) is False
+    finally:
+        handler.close()
+
+
+def test_a_moved_log_file_is_started_afresh(tmp_path: Path) -> None:
+    path = tmp_path / "opsconsole.log"
+    handler = logs.RotatingFile(path, max_bytes=300, backups=2)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("opsconsole.test.moved")
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        logger.warning("first")
+        path.rename(tmp_path / "moved-away.log")  # e.g. an admin's log collector
+        for number in range(20):
+            logger.warning("record %02d %s", number, "x" * 40)
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    assert path.is_file() and path.stat().st_size < 300
+    assert (tmp_path / "moved-away.log").stat().st_size < 400  # not written to without bound
+    assert "record 19" in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "key", ["Cookie", "COOKIE", "Cook\u0131e", "COOK\u0130E", "token\n", "api-key", "x_token"]
+)
+def test_secret_keys_follow_the_full_rule(key: str) -> None:
+    expected = logs._secret_key_pattern().match(key) is not None
+    assert (logs.redact_value("v", key) == logs.REDACTED) is expected
 
 
 SECRETISH = st.sampled_from(
     ["Authorization: Bearer ", "bearer ", "Cookie=", "set-cookie: ", "access_token=", "\"code\": \"",
      "?code=", "&state=", " nonce=", "password: ", "client_secret=", "eyJhbGciOi.eyJzdWIiOi.sig", "TOKEN=",
-     "to\u212aen=", "client_\u017fecret=", "\"", "'", "=", ":", "&", " ", "\n", "}"]
+     "to\u212aen=", "client_\u017fecret=", "Cook\u0131e: ", "AUTHOR\u0130ZATION: Basic ", "\"", "'", "=", ":",
+     "&", " ", "\n", "}"]
 )  # fmt: skip
 
 

@@ -45,3 +45,15 @@ def test_the_folders_match_platformdirs(
     else:
         assert ours["config"] == tmp_path / "home" / ".config" / "opsconsole"
         assert ours["state"] == tmp_path / "home" / ".local" / "state" / "opsconsole"
+
+
+@pytest.mark.parametrize("home", ["", "relative/home"])
+def test_a_home_that_is_not_absolute_is_ignored_like_platformdirs_does(
+    home: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", home)
+    for variable in VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    ours = paths.all_user_dirs()
+    assert ours == platformdirs_view()
+    assert all(path.is_absolute() for path in ours.values())

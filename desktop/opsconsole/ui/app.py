@@ -215,7 +215,16 @@ def run_gui(
     previous_hook = sys.excepthook
     sys.excepthook = _log_uncaught
     session._cleanups.append(lambda: setattr(sys, "excepthook", previous_hook))
-    # From the first idle on (a signal before that ends the process the default way: nothing to save).
+    # SIGINT/SIGTERM close the window in order from the first idle on. Before that there is nothing to
+    # save and both end the process the default way: Python's own SIGINT handler would raise
+    # KeyboardInterrupt inside a Qt callback, where it is only logged and the console stays open.
+    # (_signal: the signal module's C half, without the enum classes the module builds at import.)
+    import _signal  # type: ignore[import-not-found]  # no stub; same API as signal
+
+    python_sigint = _signal.getsignal(_signal.SIGINT)
+    if python_sigint is not None:  # None: set outside Python, leave it alone
+        _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+        session._cleanups.append(lambda: _signal.signal(_signal.SIGINT, python_sigint))
     call_when_idle(session.window, lambda: session._cleanups.append(_quit_on_signals(app, session.window)))
     if os.environ.get(ENV_EXIT_WHEN_IDLE, "").strip() in ("1", "true", "yes"):
         _exit_when_idle(session)

@@ -173,11 +173,12 @@ class AsyncBridge(QObject):
         import asyncio
 
         # Connected here, not in __init__: the window is built before the bridge's first use, and
-        # touching ``Qt`` costs start-up time (qtprops.py). Nothing is emitted before the loop runs.
+        # touching ``Qt`` costs start-up time (qtprops.py). Nothing is emitted before the loop runs,
+        # and once the loop exists this is never reached again (so it is connected once).
         from PySide6.QtCore import Qt
 
-        self._settled.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         loop = asyncio.new_event_loop()
+        self._settled.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         loop.set_exception_handler(self._report_loop_error)
         running = threading.Event()
         loop.call_soon(running.set)
