@@ -38,19 +38,45 @@ qapp = ui_app.ensure_application()
 session = ui_app.start_gui(qapp, config.load(), settings=ui_app.ui_settings())
 
 def grab():
-    # What the X server shows (the root window), not a widget rendering itself.
-    image = QGuiApplication.primaryScreen().grabWindow(0).toImage()
-    image.save(sys.argv[1])
-    window = session.window
-    print(json.dumps({"platform": QGuiApplication.platformName(), "title": window.windowTitle(),
-                      "band": window.band.isVisible(), "width": image.width()}), flush=True)
-    window.close()
+    try:
+        # What the X server shows (the root window), not a widget rendering itself.
+        image = QGuiApplication.primaryScreen().grabWindow(0).toImage()
+        image.save(sys.argv[1])
+        window = session.window
+        print(json.dumps({"platform": QGuiApplication.platformName(), "title": window.windowTitle(),
+                          "band": window.band.isVisible(), "width": image.width()}), flush=True)
+    finally:
+        grabbed.append(True)
+        session.window.close()
+        qapp.quit()  # also with a tooltip or popup still up (the X pointer rests mid-screen)
+
+grabbed = []
+
+def watchdog():
+    # Say where it stands before giving up, so a hang on a CI machine can be diagnosed.
+    import faulthandler
+    from PySide6.QtWidgets import QApplication
+    shown = [type(w).__name__ for w in QApplication.topLevelWidgets() if w.isVisible()]
+    print(f"watchdog: not done within 30 s; grab ran: {bool(grabbed)}; visible windows: {shown}",
+          file=sys.stderr, flush=True)
+    faulthandler.dump_traceback(all_threads=True)
+    os._exit(3)
 
 QTimer.singleShot(500, grab)  # the window mapped and painted by the X server
+QTimer.singleShot(30_000, watchdog)
 code = qapp.exec()
 session.shutdown()
 sys.exit(code)
 """
+
+
+def run(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            command, env=env, cwd=cwd, capture_output=True, text=True, timeout=45, check=False
+        )
+    except subprocess.TimeoutExpired as exc:  # say what the child printed, not just that it hung
+        pytest.fail(f"{command[-3:]} hung; stdout: {exc.stdout!r}; stderr: {exc.stderr!r}")
 
 
 def desktop_session() -> list[str]:
@@ -73,11 +99,9 @@ def test_the_console_opens_a_real_window(tmp_path: Path) -> None:
     env.update(QT_QPA_PLATFORM="xcb", OPSCONSOLE_THEME="dark")
 
     # The real entry point, as the desktop starts it: exits by itself once the window is idle.
-    started = subprocess.run(
-        [*session, sys.executable, "-m", "opsconsole"],
-        env={**env, "OPSCONSOLE_EXIT_WHEN_IDLE": "1"}, cwd=tmp_path, capture_output=True, text=True,
-        timeout=60, check=False,
-    )  # fmt: skip
+    started = run(
+        [*session, sys.executable, "-m", "opsconsole"], {**env, "OPSCONSOLE_EXIT_WHEN_IDLE": "1"}, tmp_path
+    )
     assert started.returncode == 0, started.stderr
     report = json.loads(next(ln for ln in started.stdout.splitlines() if '"idle"' in ln))
     assert report["platform"] == "xcb"
@@ -86,10 +110,7 @@ def test_the_console_opens_a_real_window(tmp_path: Path) -> None:
 
     # What the X server shows: the window with its red production band.
     shot = tmp_path / "xvfb.png"
-    grabbed = subprocess.run(
-        [*session, sys.executable, "-c", GRAB, str(shot)],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=50, check=False,
-    )  # fmt: skip
+    grabbed = run([*session, sys.executable, "-c", GRAB, str(shot)], env, tmp_path)
     assert grabbed.returncode == 0, grabbed.stderr
     facts = json.loads(grabbed.stdout.strip().splitlines()[-1])
     assert facts == {"platform": "xcb", "title": "PRODUCTION - Prod EU \u2014 Ops Console", "band": True,
