@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -100,19 +101,26 @@ def test_an_unwritable_log_folder_does_not_stop_the_console(tmp_path, monkeypatc
     assert "Cannot write the log file" in stream.getvalue()
 
 
-def test_the_log_file_rolls_over_and_keeps_every_record(tmp_path: Path) -> None:
-    path = tmp_path / "opsconsole.log"
-    handler = logs.RotatingFile(path, max_bytes=400, backups=3)
+@contextlib.contextmanager
+def rotating_logger(path: Path, *, max_bytes: int, backups: int) -> Iterator[logging.Logger]:
+    """A logger writing bare messages through a RotatingFile at ``path``."""
+    handler = logs.RotatingFile(path, max_bytes=max_bytes, backups=backups)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("opsconsole.test.rotation")
+    logger = logging.getLogger(f"opsconsole.test.rotation.{path.name}")
     logger.propagate = False
     logger.addHandler(handler)
     try:
-        for number in range(25):
-            logger.warning("record %02d %s", number, "x" * 60)
+        yield logger
     finally:
         logger.removeHandler(handler)
         handler.close()
+
+
+def test_the_log_file_rolls_over_and_keeps_every_record(tmp_path: Path) -> None:
+    path = tmp_path / "opsconsole.log"
+    with rotating_logger(path, max_bytes=400, backups=3) as logger:
+        for number in range(25):
+            logger.warning("record %02d %s", number, "x" * 60)
     files = [path, *(path.with_name(f"{path.name}.{n}") for n in (1, 2, 3))]
     assert all(f.is_file() for f in files)
     assert not path.with_name(f"{path.name}.4").exists()  # three backups, no more
@@ -135,19 +143,11 @@ def test_no_rollover_for_a_device(tmp_path: Path) -> None:
 
 def test_a_moved_log_file_is_started_afresh(tmp_path: Path) -> None:
     path = tmp_path / "opsconsole.log"
-    handler = logs.RotatingFile(path, max_bytes=300, backups=2)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("opsconsole.test.moved")
-    logger.propagate = False
-    logger.addHandler(handler)
-    try:
+    with rotating_logger(path, max_bytes=300, backups=2) as logger:
         logger.warning("first")
         path.rename(tmp_path / "moved-away.log")  # e.g. an admin's log collector
         for number in range(20):
             logger.warning("record %02d %s", number, "x" * 40)
-    finally:
-        logger.removeHandler(handler)
-        handler.close()
     assert path.is_file() and path.stat().st_size < 300
     assert (tmp_path / "moved-away.log").stat().st_size < 400  # not written to without bound
     assert "record 19" in path.read_text(encoding="utf-8")
