@@ -173,9 +173,13 @@ def scheme_override(environ: Mapping[str, str] | None = None) -> Scheme | None:
 
 def system_scheme(app: QApplication) -> Scheme:
     """The desktop's scheme; light when the platform does not say (offscreen, older desktops)."""
+    return _scheme_of(app.styleHints().colorScheme())
+
+
+def _scheme_of(color_scheme: Qt.ColorScheme) -> Scheme:
     from PySide6.QtCore import Qt  # not at import time: see qtprops.py
 
-    return "dark" if app.styleHints().colorScheme() == Qt.ColorScheme.Dark else "light"
+    return "dark" if color_scheme == Qt.ColorScheme.Dark else "light"
 
 
 def remembered_scheme(settings: QSettings | None) -> Scheme | None:
@@ -244,14 +248,11 @@ class ThemeController(QObject):
 
     def follow_system(self) -> None:
         """Apply the system's current scheme, unless a scheme is forced."""
-        if self._override is None and not self._closed:
-            self._apply(system_scheme(self._app))
+        self._on_system_scheme_changed(self._app.styleHints().colorScheme())
 
     def _on_system_scheme_changed(self, scheme: Qt.ColorScheme) -> None:
-        from PySide6.QtCore import Qt
-
         if self._override is None and not self._closed:
-            self._apply("dark" if scheme == Qt.ColorScheme.Dark else "light")
+            self._apply(_scheme_of(scheme))
 
     def _apply(self, scheme: Scheme) -> None:
         if scheme == self._scheme:
