@@ -9,7 +9,18 @@ are the CLI's ``traces search`` and ``traces show``. See docs/traces.md.
 from .critical_path import CriticalSection, critical_path, critical_spans
 from .files import detect_format, read_trace_file, traces_from_bytes, traces_from_document
 from .layout import CYCLE, DUPLICATE, ORPHAN, SKEW, SYNTHETIC, Layout, layout
-from .model import Link, Process, Span, SpanEvent, Trace, TraceFormatError, TraceNotFound, TraceSummary
+from .model import (
+    Link,
+    Process,
+    Span,
+    SpanEvent,
+    Trace,
+    TraceFormatError,
+    TraceNotFound,
+    TraceSummary,
+    tag_pairs,
+    tag_value,
+)
 from .query import SearchQuery, parse_duration_us
 from .stats import Totals, totals
 
@@ -37,6 +48,8 @@ __all__ = [
     "layout",
     "parse_duration_us",
     "read_trace_file",
+    "tag_pairs",
+    "tag_value",
     "totals",
     "traces_from_bytes",
     "traces_from_document",

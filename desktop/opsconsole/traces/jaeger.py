@@ -36,16 +36,13 @@ _ERROR_STATUS: Final = frozenset({"ERROR", "error"})
 
 
 def looks_like_jaeger(doc: Any) -> bool:
-    first = _first_trace(doc)
+    """Jaeger's envelope (``data``), one trace (``spans`` with ``traceID`` or ``processes``), or a list of
+    traces. Shape only: a malformed Jaeger document still goes to the Jaeger parser, which says what
+    is wrong with it."""
+    if isinstance(doc, dict) and "data" in doc:
+        return True
+    first = doc[0] if isinstance(doc, list) and doc else doc
     return isinstance(first, dict) and "spans" in first and ("traceID" in first or "processes" in first)
-
-
-def _first_trace(doc: Any) -> Any:
-    if isinstance(doc, dict) and isinstance(doc.get("data"), list):
-        doc = doc["data"]
-    if isinstance(doc, list):
-        return doc[0] if doc else None
-    return doc
 
 
 def traces_from_jaeger(doc: Any) -> list[Trace]:
@@ -181,6 +178,8 @@ def _span(s: Mapping[str, Any], processes: Mapping[str, Process], intern: Intern
     if span_id is None:
         raise ValueError("spanID")
     op = s["operationName"]
+    if type(op) is not str:
+        raise TypeError("operationName")
     return Span(
         span_id,
         parent,

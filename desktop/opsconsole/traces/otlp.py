@@ -52,7 +52,7 @@ def _resource_spans(doc: Any) -> Any:
 
 
 def looks_like_otlp(doc: Any) -> bool:
-    return isinstance(_resource_spans(doc), list)
+    return _resource_spans(doc) is not None
 
 
 def traces_from_otlp(doc: Any) -> list[Trace]:
@@ -67,7 +67,11 @@ def traces_from_otlp(doc: Any) -> list[Trace]:
     for g, group in enumerate(groups):
         where = f"resourceSpans[{g}]"
         resource = field(FMT, group, where, "resource", dict, required=False) or {}
-        resource_tags = _attributes(resource.get("attributes") or (), intern, f"{where}.resource")
+        try:
+            resource_tags = _attributes(resource.get("attributes") or (), intern)
+        except (KeyError, TypeError, ValueError, AttributeError, StopIteration):
+            _check_attributes(resource.get("attributes"), f"{where}.resource")
+            raise
         service = str(tag_value(resource_tags, "service.name") or "unknown_service")
         scopes = group.get("scopeSpans")
         if scopes is None:
@@ -88,7 +92,7 @@ def traces_from_otlp(doc: Any) -> list[Trace]:
             for i, s in enumerate(field(FMT, scope_spans, swhere, "spans", list, required=False) or ()):
                 try:
                     trace_id, span = _span(s, process, intern)
-                except (KeyError, TypeError, ValueError, AttributeError):
+                except (KeyError, TypeError, ValueError, AttributeError, StopIteration):
                     _diagnose(s, f"{swhere}.spans[{i}]")
                     raise
                 by_trace.setdefault(trace_id, []).append(span)
@@ -125,18 +129,27 @@ def _plain(value: Mapping[str, Any]) -> Any:
     return _any(value)
 
 
-def _attributes(items: Any, intern: Interner, where: str) -> Tags:
-    try:
-        out: list[TagValue] = []
-        for kv in items:
-            key = kv["key"]
-            out += (intern(key, key), _any(kv.get("value") or {}))
-        return tuple(out)
-    except (KeyError, TypeError, ValueError, AttributeError, StopIteration):
-        for i, kv in enumerate(items):
-            field(FMT, kv, f"{where}.attributes[{i}]", "key", str)
-            field(FMT, kv, f"{where}.attributes[{i}]", "value", dict, required=False)
-        fail(FMT, f"{where}.attributes", "an attribute value is not an OTLP AnyValue")
+def _attributes(items: Any, intern: Interner) -> Tags:
+    out: list[TagValue] = []
+    for kv in items:
+        key = kv["key"]
+        if type(key) is not str:
+            raise TypeError("key")
+        out += (intern(key, key), _any(kv.get("value") or {}))
+    return tuple(out)
+
+
+def _check_attributes(items: Any, where: str) -> None:
+    """Say which attribute of ``items`` is malformed (raises TraceFormatError), if any is."""
+    if not isinstance(items, list):
+        fail(FMT, f"{where}.attributes", f"expected a list, found {type(items).__name__}")
+    for i, kv in enumerate(items):
+        field(FMT, kv, f"{where}.attributes[{i}]", "key", str)
+        value = field(FMT, kv, f"{where}.attributes[{i}]", "value", dict, required=False)
+        try:
+            _any(value or {})
+        except (KeyError, TypeError, ValueError, AttributeError, StopIteration):
+            fail(FMT, f"{where}.attributes[{i}].value", "not an OTLP AnyValue")
 
 
 def _span(s: Mapping[str, Any], process: Process, intern: Interner) -> tuple[str, Span]:
@@ -144,10 +157,17 @@ def _span(s: Mapping[str, Any], process: Process, intern: Interner) -> tuple[str
     span_id = hex_id(s["spanId"], 8)
     if trace_id is None or span_id is None:
         raise ValueError("id")
+    name = s["name"]
+    if type(name) is not str:
+        raise TypeError("name")
     start_ns = int(s["startTimeUnixNano"])
     end_ns = int(s["endTimeUnixNano"])
-    kind = s.get("kind") or 0
-    kind_name = _KINDS[kind] if isinstance(kind, int) else _KIND_NAMES.get(kind, "")
+    kind: Any = s.get("kind") or 0
+    # An unknown kind (a newer OTLP) is shown as no kind rather than refused.
+    if type(kind) is int:
+        kind_name = _KINDS[kind] if 0 <= kind < len(_KINDS) else ""
+    else:
+        kind_name = _KIND_NAMES.get(str(kind), "")
     status = s.get("status") or {}
     code = status.get("code") or 0
     error = code == 2 or code == "STATUS_CODE_ERROR"
@@ -158,15 +178,15 @@ def _span(s: Mapping[str, Any], process: Process, intern: Interner) -> tuple[str
         span_id=span_id,
         parent_id=hex_id(s.get("parentSpanId"), 8),
         service=process.service,
-        operation=intern(s["name"], s["name"]),
+        operation=intern(name, name),
         start_us=start_ns // 1000,
         duration_us=(end_ns - start_ns) // 1000,
-        tags=_attributes(attrs, intern, "span") if attrs else (),
+        tags=_attributes(attrs, intern) if attrs else (),
         events=tuple(
             SpanEvent(
                 int(e["timeUnixNano"]) // 1000,
                 str(e.get("name", "")),
-                _attributes(e.get("attributes") or (), intern, "event"),
+                _attributes(e.get("attributes") or (), intern),
             )
             for e in events_raw
         )
@@ -196,13 +216,10 @@ def _diagnose(s: Any, where: str) -> None:
             int(value)
         except ValueError:
             fail(FMT, f"{where}.{name}", f"{value!r} is not a whole number of nanoseconds")
-    kind = s.get("kind")
-    if kind is not None and not (kind in _KIND_NAMES or (isinstance(kind, int) and 0 <= kind < len(_KINDS))):
-        fail(FMT, f"{where}.kind", f"{kind!r} is not a span kind")
-    _attributes(field(FMT, s, where, "attributes", list, required=False) or (), interner(), where)
+    _check_attributes(field(FMT, s, where, "attributes", list, required=False) or [], where)
     for i, e in enumerate(field(FMT, s, where, "events", list, required=False) or ()):
         value = field(FMT, e, f"{where}.events[{i}]", "timeUnixNano", (str, int))
-        _attributes(e.get("attributes") or (), interner(), f"{where}.events[{i}]")
+        _check_attributes(e.get("attributes") or [], f"{where}.events[{i}]")
     for i, link in enumerate(field(FMT, s, where, "links", list, required=False) or ()):
         field(FMT, link, f"{where}.links[{i}]", "spanId", str)
     field(FMT, s, where, "status", dict, required=False)

@@ -109,11 +109,12 @@ def hex_id(raw: object, length: int) -> str | None:
             text = raw.lower()
             # Jaeger writes 64-bit trace ids without leading zeros; ids compare at the full width.
             return text if len(text) in (16, 32) else text.rjust(16 if len(text) < 16 else 32, "0")
+    padded = raw + "=" * (-len(raw) % 4)
     try:
-        data = base64.b64decode(raw, validate=True)
+        data = base64.b64decode(padded, validate=True)
     except (binascii.Error, ValueError):
         try:
-            data = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+            data = base64.b64decode(padded, altchars=b"-_", validate=True)
         except (binascii.Error, ValueError):
             return None
     if len(data) not in (8, 16) or not any(data):

@@ -9,6 +9,7 @@ list of such lists (``/api/v2/traces``). A span has ``traceId``, ``id``, ``paren
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -105,14 +106,30 @@ def _span(
         start_us=int(s.get("timestamp") or 0),
         duration_us=int(s.get("duration") or 0),
         tags=tuple(tags),
-        events=tuple(SpanEvent(int(a["timestamp"]), str(a["value"])) for a in annotations)
-        if annotations
-        else (),
+        events=tuple(_annotation(a, intern) for a in annotations) if annotations else (),
         process=process,
         kind=kind,
         error="error" in tags_raw,
         status_message=str(tags_raw.get("error") or ""),
     )
+
+
+def _annotation(a: Mapping[str, Any], intern: Interner) -> SpanEvent:
+    value = str(a["value"])
+    # OpenTelemetry's Zipkin exporter writes an event with attributes as {"name": {attributes}}.
+    if value.startswith("{") and value.endswith("}"):
+        try:
+            decoded = json.loads(value)
+        except json.JSONDecodeError:
+            decoded = None
+        if isinstance(decoded, dict) and len(decoded) == 1:
+            ((name, attributes),) = decoded.items()
+            if isinstance(attributes, dict):
+                flat: list[TagValue] = []
+                for k, v in attributes.items():
+                    flat += (intern(k, k), scalar(v))
+                return SpanEvent(int(a["timestamp"]), str(name), tuple(flat))
+    return SpanEvent(int(a["timestamp"]), value)
 
 
 def _diagnose(s: Any, where: str) -> None:
