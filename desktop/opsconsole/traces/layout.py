@@ -10,7 +10,8 @@ Robustness rules (docs/traces.md):
 - Duplicate span ids: every span is kept as its own row (flag DUPLICATE). When they are a client and
   a server (Zipkin's shared span), the server goes under the client and children go under the server;
   otherwise children go under the first.
-- Clock skew: a child that starts before its parent or ends after it is flagged SKEW, and counted.
+- Clock skew: a child that starts before its parent or ends after it (by more than the 1 µs that
+  rounding nanoseconds to microseconds explains) is flagged SKEW, and counted.
 
 Per-span columns are ``array``s and a ``bytearray``: a few bytes per span instead of Python objects.
 """
@@ -31,6 +32,10 @@ ORPHAN: Final = 2  # its parent was not in the trace
 CYCLE: Final = 4  # its parent link was dropped to break a cycle
 SKEW: Final = 8  # starts before or ends after its parent
 DUPLICATE: Final = 16  # another span has the same id
+
+# Tracers keep nanoseconds and round start and duration to microseconds separately, so a child may end
+# 1 µs after its parent without any clock being wrong (the sandbox's and OpenTelemetry's do).
+ROUNDING_US: Final = 1
 
 
 @dataclass(slots=True, eq=False)
@@ -158,7 +163,7 @@ def layout(trace: Trace) -> Layout:
     for i, p in enumerate(parent):
         if p >= 0 and not flags[p] & SYNTHETIC:
             s, ps = spans[i], spans[p]
-            if s.start_us < ps.start_us or s.end_us > ps.end_us:
+            if s.start_us < ps.start_us - ROUNDING_US or s.end_us > ps.end_us + ROUNDING_US:
                 flags[i] |= SKEW
                 skewed += 1
     if skewed:
