@@ -8,10 +8,12 @@ some API traffic with a signed-in token, then read it back through ``/jaeger`` w
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -45,20 +47,19 @@ async def traced(sandbox: RunningSandbox) -> tuple[list[str], dict[str, Any]]:
     return await _traffic(sandbox, tokens), tokens
 
 
-def _reader(sandbox: RunningSandbox, tokens: dict[str, Any]) -> tuple[httpx.AsyncClient, JaegerReader]:
-    client = net.build_client(base_url=sandbox.url.rstrip("/") + "/jaeger/", headers=bearer(tokens))
-    return client, JaegerReader(client)
+@pytest.fixture
+async def reader(sandbox: RunningSandbox, traced: tuple[list[str], Any]) -> AsyncIterator[JaegerReader]:
+    """The Jaeger reader over the sandbox's /jaeger, sending the signed-in token."""
+    headers = bearer(traced[1])
+    async with net.build_client(base_url=sandbox.url.rstrip("/") + "/jaeger/", headers=headers) as client:
+        yield JaegerReader(client)
 
 
-async def test_services_operations_and_one_trace(
-    sandbox: RunningSandbox, traced: tuple[list[str], Any]
-) -> None:
-    ids, tokens = traced
-    client, reader = _reader(sandbox, tokens)
-    async with client:
-        services = await reader.services()
-        operations = await reader.operations("api-gateway")
-        trace = await reader.trace(ids[0])
+async def test_services_operations_and_one_trace(traced: tuple[list[str], Any], reader: JaegerReader) -> None:
+    ids = traced[0]
+    services = await reader.services()
+    operations = await reader.operations("api-gateway")
+    trace = await reader.trace(ids[0])
     assert {"api-gateway", "auth-service", "user-service"} <= set(services)
     assert {"GET /api/users", "GET /api/roles"} <= set(operations)
     assert trace.trace_id == ids[0] and trace.format == "jaeger"
@@ -73,19 +74,17 @@ async def test_services_operations_and_one_trace(
     # The critical path of a well-formed trace covers its root from start to end, without gaps.
     sections = critical_path(lay)
     assert sections[0].start_us == root.start_us and sections[-1].end_us == root.end_us
-    assert all(a.end_us == b.start_us for a, b in zip(sections, sections[1:], strict=False))
+    assert all(a.end_us == b.start_us for a, b in itertools.pairwise(sections))
 
 
 async def test_search_by_service_operation_and_duration(
-    sandbox: RunningSandbox, traced: tuple[list[str], Any]
+    traced: tuple[list[str], Any], reader: JaegerReader
 ) -> None:
-    ids, tokens = traced
-    client, reader = _reader(sandbox, tokens)
-    async with client:
-        users = await reader.search(SearchQuery(service="api-gateway", operation="GET /api/users", limit=10))
-        limited = await reader.search(SearchQuery(service="api-gateway", limit=2))
-        everywhere = await reader.search(SearchQuery(limit=50))
-        too_slow = await reader.search(SearchQuery(service="api-gateway", min_duration_us=3_600_000_000))
+    ids = traced[0]
+    users = await reader.search(SearchQuery(service="api-gateway", operation="GET /api/users", limit=10))
+    limited = await reader.search(SearchQuery(service="api-gateway", limit=2))
+    everywhere = await reader.search(SearchQuery(limit=50))
+    too_slow = await reader.search(SearchQuery(service="api-gateway", min_duration_us=3_600_000_000))
     assert set(ids[:3]) <= {t.trace_id for t in users}
     assert ids[3] not in {t.trace_id for t in users}
     found = {t.trace_id: t for t in users}[ids[0]]
@@ -96,12 +95,9 @@ async def test_search_by_service_operation_and_duration(
     assert too_slow == []
 
 
-async def test_an_unknown_trace_is_not_found(sandbox: RunningSandbox, traced: tuple[list[str], Any]) -> None:
-    _, tokens = traced
-    client, reader = _reader(sandbox, tokens)
-    async with client:
-        with pytest.raises(TraceNotFound) as info:
-            await reader.trace("0123456789abcdef0123456789abcdef")
+async def test_an_unknown_trace_is_not_found(reader: JaegerReader) -> None:
+    with pytest.raises(TraceNotFound) as info:
+        await reader.trace("0123456789abcdef0123456789abcdef")
     assert info.value.exit_code == 4
 
 
