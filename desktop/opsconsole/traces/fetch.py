@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +11,7 @@ import httpx
 
 from .. import net
 from .model import Trace, TraceNotFound
+from .parsing import decode_json, gc_paused
 
 __all__ = ["get_trace"]
 
@@ -18,12 +21,24 @@ async def get_trace(
 ) -> Trace:
     """The trace at ``path``, parsed by ``parse``; TraceNotFound (exit status 4) when there is none."""
     try:
-        body = await net.request_json(client, "GET", path)
+        response = await net.request(client, "GET", path)
     except net.ApiError as exc:
         if exc.is_not_found:
             raise TraceNotFound(f"Trace {trace_id} was not found (it may have expired)") from exc
         raise
-    traces = parse(body) if body else []
+    # Decoding and building a 100,000-span trace takes most of a second: in a worker thread, so the
+    # event loop (the GUI's bridge, with its other requests and the live event stream) runs on.
+    try:
+        traces = await asyncio.to_thread(_parse, response.content, parse)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        net.decode_json(response)  # raises net's MalformedResponse, saying what the server sent
+        raise
     if not traces:
         raise TraceNotFound(f"Trace {trace_id} was not found (it may have expired)")
     return traces[0]
+
+
+def _parse(content: bytes, parse: Callable[[Any], list[Trace]]) -> list[Trace]:
+    with gc_paused():
+        body = decode_json(content) if content else None
+        return parse(body) if body else []

@@ -15,6 +15,7 @@ from typing import Any, Final
 from .jaeger import looks_like_jaeger, traces_from_jaeger
 from .model import Trace, TraceFormatError
 from .otlp import looks_like_otlp, traces_from_otlp
+from .parsing import decode_json, gc_paused
 from .zipkin import looks_like_zipkin, traces_from_zipkin
 
 __all__ = ["MAX_FILE_BYTES", "detect_format", "read_trace_file", "traces_from_bytes", "traces_from_document"]
@@ -62,15 +63,17 @@ def _looks(doc: Any) -> str:
 
 
 def traces_from_bytes(data: bytes, source: str = "the document") -> list[Trace]:
-    try:
-        doc = json.loads(data)
-    except UnicodeDecodeError:
-        raise TraceFormatError(f"{source} is not a trace: it is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise TraceFormatError(
-            f"{source} is not a trace: it is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
-    return traces_from_document(doc, source)
+    """The traces in a JSON document of any supported format, as bytes from a file or a response."""
+    with gc_paused():
+        try:
+            doc = decode_json(data)
+        except UnicodeDecodeError:
+            raise TraceFormatError(f"{source} is not a trace: it is not UTF-8 text") from None
+        except json.JSONDecodeError as exc:
+            raise TraceFormatError(
+                f"{source} is not a trace: it is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            ) from None
+        return traces_from_document(doc, source)
 
 
 def read_trace_file(path: str | Path) -> list[Trace]:

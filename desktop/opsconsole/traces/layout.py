@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from .model import Span, Trace
+from .parsing import gc_paused
 
 __all__ = ["CYCLE", "DUPLICATE", "ORPHAN", "SKEW", "SYNTHETIC", "Layout", "layout"]
 
@@ -75,6 +76,11 @@ class Layout:
 
 def layout(trace: Trace) -> Layout:
     """Lay ``trace`` out (see the module docstring for how broken traces are handled)."""
+    with gc_paused():
+        return _layout(trace)
+
+
+def _layout(trace: Trace) -> Layout:
     spans = list(trace.spans)
     n = len(spans)
     problems: list[str] = []
