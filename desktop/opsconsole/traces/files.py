@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-from .jaeger import looks_like_jaeger, traces_from_jaeger
+from .jaeger import jaeger_from_bytes, looks_like_jaeger, traces_from_jaeger
 from .model import Trace, TraceFormatError
 from .otlp import looks_like_otlp, traces_from_otlp
 from .parsing import decode_json, gc_paused
@@ -65,6 +65,12 @@ def _looks(doc: Any) -> str:
 def traces_from_bytes(data: bytes, source: str = "the document") -> list[Trace]:
     """The traces in a JSON document of any supported format, as bytes from a file or a response."""
     with gc_paused():
+        # Jaeger's envelope, the usual big file, decodes straight into the model's input; anything
+        # else (and a Jaeger file with a problem, to be named) takes the general path.
+        if data[:4096].lstrip()[:1] == b"{" and b'"spanID"' in data[:65536]:
+            traces = jaeger_from_bytes(data)
+            if traces is not None:
+                return traces
         try:
             doc = decode_json(data)
         except UnicodeDecodeError:

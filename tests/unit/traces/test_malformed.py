@@ -24,9 +24,9 @@ def _jaeger_with(**changes: Any) -> dict[str, Any]:
     [
         (
             _jaeger_with(startTime="soon"),
-            "data[0].spans[1].startTime: 'soon' is not a number of microseconds",
+            "data[0].spans[1].startTime: expected a number, found a string",
         ),
-        (_jaeger_with(duration=None), "data[0].spans[1]: the field 'duration' is missing"),
+        (_jaeger_with(duration=None), "data[0].spans[1].duration: expected a number, found null"),
         (_jaeger_with(spanID="not-hex!"), "data[0].spans[1].spanID: 'not-hex!' is not a hex span id"),
         (_jaeger_with(tags={"a": 1}), "data[0].spans[1].tags: expected a list, found an object"),
         (_jaeger_with(tags=[{"value": 1}]), "data[0].spans[1].tags[0]: the field 'key' is missing"),
@@ -36,10 +36,12 @@ def _jaeger_with(**changes: Any) -> dict[str, Any]:
         ),
         (
             _jaeger_with(operationName=7),
-            "data[0].spans[1].operationName: expected a string, found a number (7)",
+            "data[0].spans[1].operationName: expected a string, found a whole number",
         ),
         ({"data": [{"traceID": "ab", "spans": "none"}]}, "data[0].spans: expected a list, found a string"),
-        ({"data": "x"}, "Not a valid Jaeger trace: data: expected a list of traces"),
+        ({"data": "x"}, "Not a valid Jaeger trace: data: expected a list, found a string"),
+        (_jaeger_with(spanID=None), "data[0].spans[1].spanID: expected a string, found null"),
+        ({"data": [{"traceID": "ab"}]}, "Not a valid Jaeger trace: data[0]: the field 'spans' is missing"),
     ],
 )
 def test_jaeger(doc: Any, message: str) -> None:
@@ -132,7 +134,7 @@ def test_the_cli_prints_the_problem_not_a_traceback(
     bad.write_text(json.dumps(_jaeger_with(startTime="soon")), encoding="utf-8")
     assert cli.main(["traces", "show", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert "startTime: 'soon' is not a number of microseconds" in err and "Traceback" not in err
+    assert "data[0].spans[1].startTime: expected a number, found a string" in err and "Traceback" not in err
     assert cli.main(["traces", "show", str(tmp_path / "missing.json")]) == 1
     assert "No such file" in capsys.readouterr().err
     assert cli.main(["traces", "show", "not a trace id"]) == 2
