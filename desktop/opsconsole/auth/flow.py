@@ -2,9 +2,9 @@
 
 - :func:`new_authorization_request` builds the browser URL with PKCE S256, ``state`` and (when
   ``openid`` is asked) ``nonce``, all fresh per sign-in.
-- :func:`check_callback` decides whether the browser's return belongs to that request: the RFC 9207
-  ``iss`` first (when present, or required because the provider advertises it), then ``state``, then
-  an ``error=`` answer in words, and only then the ``code``.
+- :func:`check_callback` reads the browser's return, which the loopback receiver only delivers when it
+  carries the request's ``state``: the RFC 9207 ``iss`` first (when present, or required because the
+  provider advertises it), then an ``error=`` answer in words, and only then the ``code``.
 - :func:`exchange_code`, :func:`refresh_grant` and :func:`revoke` talk to the token and revocation
   endpoints. The client authenticates as a public client: ``client_id`` in the form, no secret.
 - :func:`start_device_authorization` and :func:`poll_device_token`: the device authorization grant
@@ -16,7 +16,6 @@ Nothing here stores anything or keeps state between calls; session.py does that.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -57,9 +56,9 @@ def new_authorization_request(
     scopes: tuple[str, ...],
     redirect_uri: str,
     *,
+    state: str,
     extra: dict[str, str] | None = None,
 ) -> AuthorizationRequest:
-    state = pkce.make_state()
     verifier = pkce.make_verifier()
     nonce = pkce.make_nonce() if "openid" in scopes else None
     params = {
@@ -85,8 +84,8 @@ def _add_query(endpoint: str, params: dict[str, str]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
-def check_callback(callback: Callback, request: AuthorizationRequest, metadata: ProviderMetadata) -> str:
-    """The authorization code, when the callback belongs to ``request``; raises otherwise."""
+def check_callback(callback: Callback, metadata: ProviderMetadata) -> str:
+    """The authorization code of a callback the receiver delivered (its state matched); raises otherwise."""
     check_callback_shape(callback)
     params = callback.params
     iss = params.get("iss")
@@ -102,12 +101,6 @@ def check_callback(callback: Callback, request: AuthorizationRequest, metadata: 
                 f"The sign-in response comes from the issuer {iss[:120]!r}, not from "
                 f"{metadata.issuer!r}. It was not used (this protects against mix-up attacks)."
             )
-    state = params.get("state")
-    if state is None or not hmac.compare_digest(state.encode(), request.state.encode()):
-        raise CallbackError(
-            "The sign-in response does not belong to the sign-in in progress (its state does not match). "
-            "It was not used."
-        )
     if "error" in params:
         raise SignInRefused(params["error"], params.get("error_description", ""))
     code = params.get("code", "")

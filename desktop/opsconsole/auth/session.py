@@ -60,6 +60,7 @@ from .flow import (
     start_device_authorization,
 )
 from .loopback import DEFAULT_TIMEOUT, LoopbackReceiver
+from .pkce import make_state
 from .store import MemoryStore, StoreChoice, TokenStore, open_store
 from .tokens import TokenResponse, TokenSet, TokenVerifier, build_token_set
 
@@ -416,9 +417,10 @@ class Session:
         if not self.interactive:
             raise SignInRequired(f'Not signed in to profile "{self.profile.name}".')
         metadata = await self.metadata()
-        async with LoopbackReceiver(self.profile.redirect_port) as receiver:
+        state = make_state()
+        async with LoopbackReceiver(state, self.profile.redirect_port) as receiver:
             request = new_authorization_request(
-                metadata, self.profile.client_id, self.profile.scopes, receiver.redirect_uri
+                metadata, self.profile.client_id, self.profile.scopes, receiver.redirect_uri, state=state
             )
             if on_url is not None:
                 on_url(request.url)
@@ -426,7 +428,7 @@ class Session:
                 self._launch_browser(request.url, on_notice)
             callback = await receiver.wait(give_up_after)
             try:
-                code = check_callback(callback, request, metadata)
+                code = check_callback(callback, metadata)
                 response = await exchange_code(self._client(), metadata, request, code)
                 tokens = await self._verified(response, previous=None, nonce=request.nonce)
                 await self._replace(tokens)
