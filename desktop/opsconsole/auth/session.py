@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import threading
 import time
 import webbrowser
@@ -61,7 +60,7 @@ from .flow import (
 )
 from .loopback import DEFAULT_TIMEOUT, LoopbackReceiver
 from .pkce import make_state
-from .store import MemoryStore, StoreChoice, TokenStore, open_store
+from .store import MemoryStore, StoreChoice, TokenStore, file_stem, open_store
 from .tokens import TokenResponse, TokenSet, TokenVerifier, build_token_set
 
 log = logging.getLogger("opsconsole.auth")
@@ -383,7 +382,7 @@ class Session:
         if self.store.kind != "keyring":
             yield  # memory is private to this process: the asyncio lock is all it needs
             return
-        name = re.sub(r"[^A-Za-z0-9_.-]", "_", self.profile.name)
+        name = file_stem(self.profile.name)
         path = await asyncio.to_thread(paths.lock_dir)
         lock = filelock.AsyncFileLock(str(path / f"auth-{name}.lock"), timeout=self._lock_timeout)
         try:
