@@ -262,7 +262,6 @@ async def test_a_replayed_callback_is_refused_by_the_console(sandbox: RunningSan
             request = flow.AuthorizationRequest(
                 url="",
                 redirect_uri=captured[0].split("?")[0],
-                client_id="opsconsole",
                 scopes=(),
                 state=params["state"],
                 verifier="x" * 43,

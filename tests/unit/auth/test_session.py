@@ -69,7 +69,9 @@ HOSTILE: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"issuer_claim": "https://evil.example"}, TokenError, "issued by 'https://evil.example'"),
     ({"already_expired": True}, TokenError, "already expired"),
     ({"token_status": 500}, ProviderError, r"token endpoint failed: Internal Server Error \(HTTP 500\)"),
-    ({"token_html": True}, ProviderError, "not JSON"),
+    ({"token_html": True}, ProviderError, r"not JSON: an HTML page.*: Login"),
+    ({"token_overrides": {"expires_in": "soon"}}, ProviderError, "invalid expires_in"),
+    ({"token_overrides": {"token_type": "mac"}}, ProviderError, "only uses Bearer tokens"),
     ({"omit_id_token": True}, TokenError, "no ID token"),
 ]
 
@@ -141,7 +143,7 @@ async def test_a_code_is_good_for_one_exchange_only(provider: MiniProvider) -> N
     async with session_for(provider) as session:
         meta = await session.metadata()
         request = flow.new_authorization_request(
-            meta, "opsconsole", ("openid",), "http://127.0.0.1:1/callback", state="s"
+            session._client(), meta, ("openid",), "http://127.0.0.1:1/callback", state="s"
         )
         async with httpx.AsyncClient() as browser:
             location = (await browser.get(request.url)).headers["location"]
@@ -159,9 +161,7 @@ async def test_refresh_rotates_and_the_old_refresh_token_is_refused(provider: Mi
         assert second.access_token != first.access_token
         assert _stored(session) == second
         with pytest.raises(SignInRefused, match="invalid_grant"):
-            await flow.refresh_grant(
-                session._client(), await session.metadata(), "opsconsole", first.refresh_token
-            )
+            await flow.refresh_grant(session._client(), await session.metadata(), first.refresh_token)
 
 
 async def test_expiry_refreshes_before_the_request(provider: MiniProvider) -> None:
@@ -274,9 +274,7 @@ async def test_sign_out_revokes_the_refresh_token_and_forgets(provider: MiniProv
         with pytest.raises(SignInRequired, match="Not signed in"):
             await session.access_token()
         with pytest.raises(SignInRefused, match="invalid_grant"):
-            await flow.refresh_grant(
-                session._client(), await session.metadata(), "opsconsole", tokens.refresh_token
-            )
+            await flow.refresh_grant(session._client(), await session.metadata(), tokens.refresh_token)
     assert _stored(session) is None and events == ["signed_in", "signed_out"]
 
 
@@ -381,3 +379,16 @@ async def test_another_local_process_cannot_end_or_steer_a_sign_in(provider: Min
     assert tokens.username == "alice@example.test"
     assert _stored(session) == tokens
     assert provider.token_calls["authorization_code"] == 1  # nothing forged reached the token endpoint
+
+
+async def test_a_provider_that_does_not_rotate_keeps_the_refresh_token_and_its_expiry(
+    make_provider: Callable[..., MiniProvider],
+) -> None:
+    provider = make_provider(rotate_refresh_tokens=False, token_overrides={"refresh_expires_in": 3600})
+    async with session_for(provider) as session:
+        first = await session.login()
+        provider.behaviour.token_overrides = {}  # refresh answers say nothing about the refresh token
+        second = await session.refresh(force=True)
+    assert first.refresh_expires_at is not None
+    assert second.refresh_token == first.refresh_token and second.access_token != first.access_token
+    assert second.refresh_expires_at == first.refresh_expires_at
