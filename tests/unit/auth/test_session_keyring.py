@@ -121,3 +121,18 @@ async def test_a_keyring_that_fails_to_write_and_to_delete_marks_its_entry_outda
         async with _session(provider, backend) as third:
             assert await third.current() == fresh
     assert TokenSet.from_json(backend.secrets[(SERVICE, "test")]) == fresh
+
+
+async def test_a_new_sign_in_that_cannot_be_saved_leaves_no_earlier_one_in_the_keyring(
+    provider: MiniProvider,
+) -> None:
+    backend = DictKeyring()
+    async with _session(provider, backend) as session:
+        earlier = await session.login()
+        backend.failing = {"set"}
+        await session.login()
+        assert session.store.kind == "memory" and (await session.status()).signed_in
+    assert backend.secrets == {}  # the earlier sign-in is gone from the keyring...
+    assert provider.revoked == [earlier.refresh_token]  # ...and revoked, as a replaced sign-in is
+    async with _session(provider, backend) as later:
+        assert not (await later.status()).signed_in
