@@ -202,7 +202,8 @@ class KeyringStore:
         try:
             self._write(profile, tokens)
         except TokenStorageError as exc:
-            raise TokenStorageError(f"{exc} {self._retire(profile)}", hint=exc.hint or None) from None
+            note = self._retire(profile)
+            raise TokenStorageError(f"{exc} {note}".rstrip(), hint=exc.hint or None) from None
         _remove_mark(profile)
 
     def _write(self, profile: str, tokens: TokenSet) -> None:
@@ -221,20 +222,27 @@ class KeyringStore:
         self._call("write", self._backend.set_password, SERVICE, profile, text)
 
     def delete(self, profile: str) -> None:
+        self._delete_entry(profile)
+
+    def _delete_entry(self, profile: str) -> bool:
+        """Delete the profile's entry; True when there was one."""
         with self._lock:
             self._volatile.pop(profile, None)
         try:
             self._backend.delete_password(SERVICE, profile)
+            deleted = True
         except keyring.errors.PasswordDeleteError:
-            pass  # nothing stored: already signed out
+            deleted = False  # nothing stored: already signed out
         except Exception as exc:
             raise _storage_error("delete", exc) from None
         _remove_mark(profile)
+        return deleted
 
     def _retire(self, profile: str) -> str:
         """After a failed write: delete the entry, or mark it outdated; says which, for the user."""
         try:
-            self.delete(profile)
+            if not self._delete_entry(profile):
+                return ""  # nothing was stored: nothing can be outdated
             return (
                 "The console removed the outdated sign-in from the keyring, so no other Ops Console uses it."
             )
@@ -246,7 +254,7 @@ class KeyringStore:
             digest = _ANY_ENTRY  # unreadable: whatever is there is older than this process's tokens
         else:
             if text is None:
-                return "There was no earlier sign-in in the keyring."
+                return ""
             digest = _digest(text)
         try:
             _write_mark(profile, digest)
