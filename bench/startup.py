@@ -81,7 +81,7 @@ events_url = "ws://127.0.0.1:8700/ws/notifications"
 RUN_GUI = """\
 import sys
 from opsconsole import config
-from opsconsole.ui.app import run_gui
+from opsconsole.ui.shell.app import run_gui
 sys.exit(run_gui(config.load()))
 """
 
