@@ -49,14 +49,6 @@ def lint_imports(tmp_path: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def assert_broken(proc: subprocess.CompletedProcess[str], *named: str) -> None:
-    report = proc.stdout + proc.stderr
-    assert proc.returncode == 1, report
-    assert "BROKEN" in report, report
-    for text in named:
-        assert text in report, report
-
-
 def test_the_unplanted_copy_keeps_every_contract(tmp_path: Path) -> None:
     package = copy_of_the_package(tmp_path)
     proc = lint_imports(tmp_path)
@@ -66,65 +58,54 @@ def test_the_unplanted_copy_keeps_every_contract(tmp_path: Path) -> None:
     assert not (package / "traces").exists()
 
 
-def test_a_new_room_that_reaches_the_ui_one_module_down(tmp_path: Path) -> None:
-    package = copy_of_the_package(tmp_path)
-    plant(
-        package,
+PLANTED = {
+    "a new room that reaches the ui one module down": (
         {
             "traces/__init__.py": '"""Traces."""\n',
             "traces/model.py": "from . import layout\n",
             "traces/layout.py": "from ..ui.shell import widgets\n",
         },
-    )
-    assert_broken(lint_imports(tmp_path), "opsconsole.traces.layout", "opsconsole.ui.shell.widgets")
-
-
-def test_a_new_room_that_imports_the_cli(tmp_path: Path) -> None:
-    package = copy_of_the_package(tmp_path)
-    plant(
-        package,
+        ("opsconsole.traces.layout", "opsconsole.ui.shell.widgets"),
+    ),
+    "a new room that imports the cli": (
         {"traces/__init__.py": '"""Traces."""\n', "traces/model.py": "from .. import cli\n"},
-    )
-    assert_broken(lint_imports(tmp_path), "opsconsole.traces.model", "opsconsole.cli")
-
-
-def test_a_room_nobody_listed_must_be_given_its_place(tmp_path: Path) -> None:
+        ("opsconsole.traces.model", "opsconsole.cli"),
+    ),
     # Harmless today, but a room outside the layers would be held to nothing tomorrow.
-    package = copy_of_the_package(tmp_path)
-    plant(package, {"reports/__init__.py": '"""Reports."""\n', "reports/model.py": "from .. import net\n"})
-    assert_broken(lint_imports(tmp_path), "opsconsole.reports")
-
-
-def test_a_new_room_that_imports_qt_itself(tmp_path: Path) -> None:
-    package = copy_of_the_package(tmp_path)
-    plant(
-        package,
+    "a room nobody listed": (
+        {"reports/__init__.py": '"""Reports."""\n', "reports/model.py": "from .. import net\n"},
+        ("opsconsole.reports",),
+    ),
+    "a new room that imports qt itself, one module down": (
         {
             "metrics/__init__.py": '"""Metrics."""\n',
             "metrics/series.py": "from . import buffer\n",
             "metrics/buffer.py": "import pyqtgraph\n",
         },
-    )
-    assert_broken(lint_imports(tmp_path), "opsconsole.metrics.buffer", "pyqtgraph")
-
-
-def test_the_sandbox_reaching_a_client_room_nobody_listed(tmp_path: Path) -> None:
-    package = copy_of_the_package(tmp_path)
-    plant(
-        package,
+        ("opsconsole.metrics.buffer", "pyqtgraph"),
+    ),
+    "the sandbox reaching a client room": (
         {
             "users/__init__.py": '"""Users."""\n',
             "users/client.py": "from .. import errors\n",
             "sandbox/borrowed.py": "from ..users import client\n",
         },
-    )
-    assert_broken(lint_imports(tmp_path), "opsconsole.sandbox.borrowed", "opsconsole.users")
-
-
-def test_a_client_room_reaching_into_the_sandbox(tmp_path: Path) -> None:
-    package = copy_of_the_package(tmp_path)
-    plant(
-        package,
+        ("opsconsole.sandbox.borrowed", "opsconsole.users"),
+    ),
+    "a client room reaching into the sandbox": (
         {"events/__init__.py": '"""Events."""\n', "events/stream.py": "from ..sandbox import events\n"},
-    )
-    assert_broken(lint_imports(tmp_path), "opsconsole.events.stream", "opsconsole.sandbox")
+        ("opsconsole.events.stream", "opsconsole.sandbox"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(PLANTED))
+def test_a_planted_room_breaks_a_contract(tmp_path: Path, case: str) -> None:
+    files, named = PLANTED[case]
+    plant(copy_of_the_package(tmp_path), files)
+    proc = lint_imports(tmp_path)
+    report = proc.stdout + proc.stderr
+    assert proc.returncode == 1, report
+    assert "BROKEN" in report, report
+    for text in named:
+        assert text in report, report
