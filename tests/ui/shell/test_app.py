@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from opsconsole import config
 from opsconsole.ui.shell import qtlog
-from opsconsole.ui.shell.app import _quit_on_signals, start_gui
+from opsconsole.ui.shell.app import HEAVY_IMPORTS, _quit_on_signals, start_gui
 from opsconsole.ui.shell.problems import ProblemsDialog
 
 RUN_GUI = """\
@@ -80,7 +80,11 @@ def test_the_desktop_start_keeps_to_the_start_up_budget(tmp_path: Path, profiles
     assert second["qt_namespace_loaded"] is False, (
         "something on the start-up path touched PySide6.QtCore.Qt; see opsconsole/ui/shell/qtprops.py"
     )
-    assert second["heavy_imports"] == [], "see 'Start-up budget' in docs/architecture.md"
+    # Heavy work waits for the first idle (docs/architecture.md, "Start-up"): the network stack, the
+    # keyring, Qt's SVG support, the charts. (The log file's RotatingFileHandler, platformdirs and
+    # dataclasses may load before it: they cost little and read better than what they replaced.)
+    assert set(HEAVY_IMPORTS) >= {"asyncio", "httpx", "keyring", "PySide6.QtSvg", "pyqtgraph"}
+    assert second["heavy_imports"] == [], "see 'Start-up' in docs/architecture.md"
     ini = Path(os.environ["XDG_CONFIG_HOME"]) / "opsconsole" / "ui-state.ini"
     assert "scheme=light" in ini.read_text(encoding="utf-8")
 
@@ -158,7 +162,7 @@ def test_several_profiles_without_a_default_is_not_an_error(qtbot: Any, qapp: An
         qtbot.waitExposed(session.window)
         qtbot.wait(50)  # the dialog would be opened by a zero-delay timer: give it the chance
         assert session.window.dialog("problems") is None
-        assert session.window.profile_combo.placeholderText() == "Choose a profile"
+        assert session.window.switcher.combo.placeholderText() == "Choose a profile"
     finally:
         session.shutdown()
 

@@ -14,10 +14,12 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from opsconsole import __version__, config, paths
-from opsconsole.ui.shell import main_window as main_window_module
-from opsconsole.ui.shell.main_window import MainWindow, ui_settings
-from opsconsole.ui.shell.pages import PAGES, PageContext, PageSpec
+from opsconsole.ui.shell import window_state
+from opsconsole.ui.shell.context import Demo, PageContext
+from opsconsole.ui.shell.main_window import MainWindow
+from opsconsole.ui.shell.pages import PAGES, PageSpec
 from opsconsole.ui.shell.welcome import EXAMPLE_PROFILES
+from opsconsole.ui.shell.window_state import ui_settings
 
 
 @pytest.fixture
@@ -63,7 +65,7 @@ def test_ctrl_1_to_5_switch_pages(qtbot: Any, make_window: Any, config_set: Any)
         assert window.current_page_key == key
         assert window.stack.currentWidget() is window.page(key)
         assert window.rail.currentRow() == number - 1
-        assert window.page_actions[key].isChecked()
+        assert window.menu_actions.pages[key].isChecked()
 
 
 def test_arrow_keys_in_the_rail_switch_pages(qtbot: Any, make_window: Any, config_set: Any) -> None:
@@ -109,7 +111,7 @@ def test_ctrl_f_routes_to_the_page_find(qtbot: Any, make_window: Any, config_set
     activate(qtbot, window)
     page = window.page("users")
     assert isinstance(page, SearchablePage)
-    assert page.context.window is window and page.context.profile is window.current_profile
+    assert page.context is window.context and page.context.profile is window.current_profile
     QTest.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(page.search.hasFocus, timeout=2000)
 
@@ -131,7 +133,7 @@ def test_production_band_and_profile_switching(qtbot: Any, make_window: Any, con
     assert not window.band.isVisible()
     assert window.windowTitle() == "Local sandbox \u2014 Ops Console"
 
-    combo = window.profile_combo
+    combo = window.switcher.combo
     with qtbot.waitSignal(window.profileChanged, timeout=2000) as changed:
         combo.activated.emit(combo.findData("prod"))  # what a user's pick in the list emits
     assert changed.args == ["prod"]
@@ -156,7 +158,7 @@ def test_production_band_and_profile_switching(qtbot: Any, make_window: Any, con
 
 def test_a_broken_profile_is_listed_as_unavailable(qtbot: Any, make_window: Any, config_set: Any) -> None:
     window = make_window(config_set)
-    combo = window.profile_combo
+    combo = window.switcher.combo
     index = combo.findData("broken")
     assert index >= 0
     assert "unavailable" in combo.itemText(index)
@@ -172,10 +174,10 @@ def test_a_broken_profile_is_listed_as_unavailable(qtbot: Any, make_window: Any,
 def test_a_requested_broken_profile_selects_nothing(make_window: Any, config_set: Any) -> None:
     window = make_window(config_set, profile="broken")
     assert window.current_profile is None
-    assert window.profile_combo.currentIndex() == -1
+    assert window.switcher.combo.currentIndex() == -1
     assert 'Profile "broken" cannot be used' in window.profile_error
     assert window.requested_profile_problem() == 'Profile "broken" cannot be used:'
-    assert window.problems_action.isEnabled()
+    assert window.menu_actions.problems.isEnabled()
     assert window.status.profile.value == "none"
     assert "cannot be used" in window.status.profile.toolTip()
     assert not window.band.isVisible()
@@ -202,11 +204,11 @@ def test_demo_mode_is_indicated_and_keeps_the_accounts(make_window: Any) -> None
         name="demo", label="Demo sandbox", api_url="http://127.0.0.1:1/api", issuer="http://127.0.0.1:1",
         client_id="opsconsole",
     )  # fmt: skip
-    accounts = [("admin@sandbox.test", "admin"), ("viewer@sandbox.test", "viewer")]
-    window = make_window(config.ConfigSet.in_memory(profile), demo_accounts=accounts, demo_password="sandbox")
+    accounts = (("admin@sandbox.test", "admin"), ("viewer@sandbox.test", "viewer"))
+    demo = Demo(accounts, "sandbox")
+    window = make_window(config.ConfigSet.in_memory(profile), demo=demo)
     assert window.is_demo
-    assert window.demo_accounts == accounts
-    assert window.demo_password == "sandbox"
+    assert window.context.demo is demo
     assert window.windowTitle() == "Demo sandbox (demo) \u2014 Ops Console"
     assert window.status.demo.isVisible()
 
@@ -218,8 +220,8 @@ def test_welcome_page_without_any_profile(make_window: Any, tmp_path: Path) -> N
     text = " ".join(label.text() for label in window.welcome.findChildren(QLabel))
     assert str(paths.user_config_file()) in text
     assert "opsconsole demo" in text
-    assert not window.profile_combo.isEnabled()
-    assert not window.page_actions["users"].isEnabled()
+    assert not window.switcher.combo.isEnabled()
+    assert not window.menu_actions.pages["users"].isEnabled()
     # The example is valid as it stands.
     example = tmp_path / "example.toml"
     example.write_text(EXAMPLE_PROFILES, encoding="utf-8")
@@ -234,10 +236,10 @@ def test_detail_panel_opens_and_closes(make_window: Any, config_set: Any) -> Non
     window.show_detail(content, "User 42")
     assert window.detail_visible()
     assert window.detail.title.text() == "<b>User 42</b>"
-    assert window.detail_action.isChecked()
+    assert window.menu_actions.detail.isChecked()
     window.show_detail(None)
     assert not window.detail_visible()
-    assert not window.detail_action.isChecked()
+    assert not window.menu_actions.detail.isChecked()
 
 
 def test_gate_replaces_the_workspace(make_window: Any, config_set: Any) -> None:
@@ -289,7 +291,7 @@ def test_window_state_is_remembered_in_the_user_config_folder(
     assert 140 <= detail_width <= 160
     first.close()
 
-    ini = paths.user_config_dir() / main_window_module.SETTINGS_FILE
+    ini = paths.user_config_dir() / window_state.SETTINGS_FILE
     assert ini.is_file()
     stored = QSettings(str(ini), QSettings.Format.IniFormat)
     assert stored.value("window/page") == "metrics"
@@ -302,7 +304,7 @@ def test_window_state_is_remembered_in_the_user_config_folder(
 
 
 def test_corrupt_saved_state_is_ignored(make_window: Any, config_set: Any) -> None:
-    ini = paths.user_config_dir() / main_window_module.SETTINGS_FILE
+    ini = paths.user_config_dir() / window_state.SETTINGS_FILE
     ini.parent.mkdir(parents=True, exist_ok=True)
     ini.write_text("[window]\ngeometry=@ByteArray(garbage)\npage=nonsense\ndetail_width=wide\n")
     window = make_window(config_set, settings=ui_settings())
@@ -357,7 +359,7 @@ def test_every_focusable_control_has_an_accessible_name(
     assert unnamed == [], f"focusable without an accessible name: {unnamed}"
     if which == "shell":
         assert isinstance(root, MainWindow)
-        assert chain[:2] == [root.profile_combo, root.rail], [describe(w) for w in chain]
+        assert chain[:2] == [root.switcher.combo, root.rail], [describe(w) for w in chain]
     if root is not None and which in ("about", "problems"):
         root.close()
 
@@ -367,8 +369,8 @@ def test_tab_moves_from_the_profile_switcher_to_the_rail(
 ) -> None:
     window = make_window(config_set)
     activate(qtbot, window)
-    window.profile_combo.setFocus()
-    qtbot.waitUntil(window.profile_combo.hasFocus, timeout=2000)
+    window.switcher.combo.setFocus()
+    qtbot.waitUntil(window.switcher.combo.hasFocus, timeout=2000)
     QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
     qtbot.waitUntil(window.rail.hasFocus, timeout=2000)
 
@@ -378,7 +380,7 @@ def test_alt_p_focuses_the_profile_switcher(qtbot: Any, make_window: Any, config
     activate(qtbot, window)
     window.rail.setFocus()
     QTest.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)
-    qtbot.waitUntil(window.profile_combo.hasFocus, timeout=2000)
+    qtbot.waitUntil(window.switcher.combo.hasFocus, timeout=2000)
 
 
 def test_tab_goes_from_the_rail_into_a_page_built_later(
@@ -416,7 +418,7 @@ def test_tab_goes_from_the_rail_into_a_page_built_later(
         page.fields["c"],
         page.fields["b"],
         detail_field,
-        window.profile_combo,
+        window.switcher.combo,
     ):
         QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
         qtbot.waitUntil(expected.hasFocus, timeout=2000)
@@ -431,4 +433,4 @@ def test_every_shortcut_is_the_documented_one(make_window: Any, config_set: Any)
     assert shortcuts["&Details Panel"] == "Ctrl+D"
     assert shortcuts["&About Ops Console"] == "F1"
     for number, key in enumerate(window.page_keys, start=1):
-        assert window.page_actions[key].shortcut().toString() == f"Ctrl+{number}"
+        assert window.menu_actions.pages[key].shortcut().toString() == f"Ctrl+{number}"

@@ -30,13 +30,13 @@ def test_placeholders_say_what_is_coming_and_show_no_data(qtbot: Any) -> None:
         assert page.findChildren(QAbstractItemView) == []
 
 
-def test_view_imports_the_module_only_when_the_page_is_built(qtbot: Any) -> None:
+def test_view_imports_the_module_only_when_the_page_is_built(qtbot: Any, config_set: Any) -> None:
     module = "tests.ui.shell.sample_view"
     sys.modules.pop(module, None)
     spec = PageSpec("users", "Users", "users", feature="Users and roles", summary="s.",
                     create=view(module, "SampleView"))  # fmt: skip
     assert module not in sys.modules
-    context = PageContext(window=None, bridge=None, config=None)  # type: ignore[arg-type]
+    context = PageContext(config_set)
     page = spec.build(context)
     qtbot.addWidget(page)
     assert module in sys.modules
@@ -45,7 +45,7 @@ def test_view_imports_the_module_only_when_the_page_is_built(qtbot: Any) -> None
     assert page.context is context
 
 
-def test_build_names_the_placeholder_page(qtbot: Any) -> None:
-    page = PAGES[2].build(PageContext(window=None, bridge=None, config=None))  # type: ignore[arg-type]
+def test_build_names_the_placeholder_page(qtbot: Any, config_set: Any) -> None:
+    page = PAGES[2].build(PageContext(config_set))
     qtbot.addWidget(page)
     assert isinstance(page, QWidget) and page.objectName() == "page-notifications"

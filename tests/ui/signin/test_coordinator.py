@@ -14,6 +14,7 @@ from opsconsole.auth.session import Session
 from opsconsole.auth.store import MemoryStore
 from opsconsole.config import ConfigSet, Profile
 from opsconsole.ui.shell.bridge import AsyncBridge
+from opsconsole.ui.shell.context import Demo
 from opsconsole.ui.shell.main_window import MainWindow
 from opsconsole.ui.signin.controller import ReauthDialog
 from opsconsole.ui.signin.coordinator import SignInCoordinator
@@ -45,7 +46,7 @@ def window(qtbot: Any, provider: MiniProvider) -> Iterator[tuple[MainWindow, Sig
     )
     bridge = AsyncBridge()
     main = MainWindow(
-        ConfigSet.in_memory(profile), bridge=bridge, profile="mini", demo_accounts=DEMO, demo_password="pw"
+        ConfigSet.in_memory(profile), bridge=bridge, profile="mini", demo=Demo(tuple(DEMO), "pw")
     )
     qtbot.addWidget(main)
 
@@ -89,6 +90,33 @@ def test_signing_in_brings_the_workspace_back_and_fills_the_status_bar(qtbot: An
     value = main.status.sign_in.value
     assert value.startswith("alice@example.test \u00b7 ") and value.endswith("min left")
     assert "Scopes: read:users, write:users" in main.status.sign_in.toolTip()  # from the access token
+
+
+def test_pages_get_the_session_through_their_context(qtbot: Any, window: Any) -> None:
+    # The session opens on the first idle, after the first page was built: a page learns of it from
+    # context.sessionChanged, and context.client() gives it an HTTP client carrying the token.
+    main, coordinator = window
+    context = main.context
+    assert context.session is None and main.current_page() is not None
+    seen: list[object] = []
+    context.sessionChanged.connect(seen.append)
+    _sign_in(qtbot, main, coordinator)
+    assert seen == [coordinator.session] and context.session is coordinator.session
+    assert context.profile is main.current_profile
+
+    async def me() -> dict[str, Any]:
+        client = context.client()
+        assert client is not None
+        async with client:
+            response = await client.get("/me")  # relative to the profile's API URL
+            response.raise_for_status()
+            return dict(response.json())
+
+    results: list[dict[str, Any]] = []
+    with qtbot.waitSignal(main.bridge.jobFinished, timeout=10_000):
+        main.bridge.run(me(), on_success=results.append, on_failure=results.append)
+    assert len(results) == 1 and isinstance(results[0], dict), results
+    assert results[0].get("sub")
 
 
 def test_actions_needing_a_missing_scope_are_disabled_with_the_scope_named(qtbot: Any, window: Any) -> None:
@@ -137,17 +165,17 @@ def test_signing_out_shows_the_sign_in_page_again(qtbot: Any, window: Any, provi
 
 def test_the_sign_out_action_clears_every_view(qtbot: Any, window: Any, provider: MiniProvider) -> None:
     main, coordinator = window
-    assert not main.sign_out_action.isEnabled()
+    assert not main.menu_actions.sign_out.isEnabled()
     _sign_in(qtbot, main, coordinator)
-    qtbot.waitUntil(main.sign_out_action.isEnabled, timeout=5000)
+    qtbot.waitUntil(main.menu_actions.sign_out.isEnabled, timeout=5000)
     page = main.current_page()
     key = main.current_page_key
     main.show_detail(QLineEdit("details of the previous user"))
-    main.sign_out_action.trigger()
+    main.menu_actions.sign_out.trigger()
     qtbot.waitUntil(lambda: isinstance(main.gate, SignInView), timeout=10_000)
     assert main.current_page() is not page and main.current_page_key == key  # rebuilt, empty
     assert main.detail.content is None
-    qtbot.waitUntil(lambda: not main.sign_out_action.isEnabled(), timeout=5000)
+    qtbot.waitUntil(lambda: not main.menu_actions.sign_out.isEnabled(), timeout=5000)
     assert len(provider.revoked) == 1
 
 
@@ -163,7 +191,7 @@ def test_start_gui_attaches_the_sign_in(qapp: Any, qtbot: Any, tmp_path: Any) ->
     )
     session = start_gui(qapp, config.load(profiles), install_qt_log=False, show_problems=False)
     try:
-        assert isinstance(session.window.sign_in, SignInCoordinator)
+        assert isinstance(session.sign_in, SignInCoordinator)
         qtbot.waitUntil(lambda: isinstance(session.window.gate, SignInView), timeout=10_000)
         assert session.window.gate.profile.name == "work"
     finally:

@@ -64,7 +64,7 @@ def test_the_demo_sign_in_through_the_window(
     )
     try:
         window = session.window
-        coordinator = window.sign_in
+        coordinator = session.sign_in
         assert coordinator is not None
         create_role = QAction("Create role", window)
         coordinator.scopes.require(create_role, "write:roles")
@@ -78,8 +78,8 @@ def test_the_demo_sign_in_through_the_window(
         assert window.status.sign_in.value.startswith("support@sandbox.test \u00b7 ")
         assert "read:users" in window.status.sign_in.toolTip()
         assert not create_role.isEnabled() and "write:roles" in create_role.toolTip()
-        assert window.sign_out_action.isEnabled()
-        window.sign_out_action.trigger()
+        assert window.menu_actions.sign_out.isEnabled()
+        window.menu_actions.sign_out.trigger()
         qtbot.waitUntil(lambda: isinstance(window.gate, SignInView), timeout=10_000)
     finally:
         session.shutdown()

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 from opsconsole.auth import AuthStatus
 from opsconsole.auth.store import MEMORY_WARNING, refusal_reason
 from opsconsole.config import ConfigSet, Profile
+from opsconsole.ui.shell.context import Demo
 from opsconsole.ui.shell.main_window import MainWindow
 from opsconsole.ui.signin.page import SignInView
 from opsconsole.ui.signin.status import SignInStatus
@@ -64,7 +65,7 @@ def render(out: Path) -> list[Path]:
 
     profile = _demo_profile()
     window = MainWindow(
-        ConfigSet.in_memory(profile), profile="demo", demo_accounts=DEMO_ACCOUNTS, demo_password="sandbox"
+        ConfigSet.in_memory(profile), profile="demo", demo=Demo(tuple(DEMO_ACCOUNTS), "sandbox")
     )
     window.resize(1200, 760)
     window.set_gate(SignInView(profile, demo_accounts=DEMO_ACCOUNTS, demo_password="sandbox"))

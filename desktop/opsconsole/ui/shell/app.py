@@ -20,12 +20,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from PySide6.QtCore import QAbstractEventDispatcher, QSettings, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
@@ -35,11 +37,14 @@ from ...config import ConfigSet
 from . import qtlog
 from .assets import ResourceError, app_icon
 from .bridge import AsyncBridge
+from .context import Demo
 from .idle import call_when_idle
-from .main_window import MainWindow, ui_settings
+from .main_window import MainWindow
 from .palette import ThemeController, scheme_override
+from .window_state import ui_settings
 
 if TYPE_CHECKING:
+    from ..signin.coordinator import SignInCoordinator
     from .stall_probe import StallProbe
 
 log = logging.getLogger("opsconsole.ui")
@@ -47,9 +52,7 @@ log = logging.getLogger("opsconsole.ui")
 ENV_EXIT_WHEN_IDLE = "OPSCONSOLE_EXIT_WHEN_IDLE"
 # Modules the first paint does without (docs/architecture.md, "Start-up budget"); the idle report
 # lists those imported anyway.
-HEAVY_IMPORTS = (
-    "dataclasses", "logging.handlers", "socket", "platformdirs", "asyncio", "httpx", "PySide6.QtSvg",
-)  # fmt: skip
+HEAVY_IMPORTS = ("asyncio", "httpx", "keyring", "PySide6.QtSvg", "pyqtgraph")
 _FUSION_APP: list[QApplication] = []  # the application ensure_application created with -style Fusion
 
 
@@ -107,6 +110,7 @@ class GuiSession:
         self.theme = theme
         self.probe = probe
         self.installed_qt_log = installed_qt_log
+        self.sign_in: SignInCoordinator | None = None
         self._cleanups: list[Callable[[], None]] = []
         self._down = False
 
@@ -123,8 +127,6 @@ class GuiSession:
                 cleanup()
             except Exception:
                 log.exception("shutdown step failed")
-        import shiboken6
-
         if shiboken6.isValid(self.window):
             if self.window.isVisible():
                 self.window.close()
@@ -158,22 +160,19 @@ def start_gui(
         app, override=scheme_override(), set_style=not _created_with_fusion(app), settings=settings
     )
     bridge = AsyncBridge()
-    window = MainWindow(
-        config,
-        bridge=bridge,
-        profile=profile,
-        demo_accounts=demo_accounts,
-        demo_password=demo_password,
-        settings=settings,
-    )
+    demo = None
+    if demo_accounts is not None or demo_password is not None:
+        demo = Demo(tuple(demo_accounts or ()), demo_password)
+    window = MainWindow(config, bridge=bridge, profile=profile, demo=demo, settings=settings)
     theme.schemeChanged.connect(lambda _scheme: window.refresh_colors())
     session = GuiSession(app=app, window=window, bridge=bridge, theme=theme, installed_qt_log=installed)
     # Sign-in: the sign-in page for a profile that is not signed in, the user in the status bar, scope
-    # gating; its session is closed before the bridge stops (cleanups run first).
+    # gating; it opens the session on the first idle and publishes it to the pages through
+    # window.context. The session is closed before the bridge stops (cleanups run first).
     from ..signin.coordinator import SignInCoordinator
 
-    window.sign_in = SignInCoordinator(window)
-    session._cleanups.append(window.sign_in.shutdown)
+    session.sign_in = SignInCoordinator(window)
+    session._cleanups.append(session.sign_in.shutdown)
     if os.environ.get("OPSCONSOLE_STALL_PROBE"):  # opt-in: the module is not even imported otherwise
         from . import stall_probe
 
@@ -218,13 +217,14 @@ def run_gui(
     # SIGINT/SIGTERM close the window in order from the first idle on. Before that there is nothing to
     # save and both end the process the default way: Python's own SIGINT handler would raise
     # KeyboardInterrupt inside a Qt callback, where it is only logged and the console stays open.
-    # (_signal: the signal module's C half, without the enum classes the module builds at import.)
-    import _signal  # type: ignore[import-not-found]  # no stub; same API as signal
-
-    python_sigint = _signal.getsignal(_signal.SIGINT)
+    python_sigint = signal.getsignal(signal.SIGINT)
     if python_sigint is not None:  # None: set outside Python, leave it alone
-        _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
-        session._cleanups.append(lambda: _signal.signal(_signal.SIGINT, python_sigint))
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+        def restore_sigint() -> None:
+            signal.signal(signal.SIGINT, python_sigint)
+
+        session._cleanups.append(restore_sigint)
     call_when_idle(session.window, lambda: session._cleanups.append(_quit_on_signals(app, session.window)))
     if os.environ.get(ENV_EXIT_WHEN_IDLE, "").strip() in ("1", "true", "yes"):
         _exit_when_idle(session)
@@ -250,8 +250,6 @@ def _quit_on_signals(app: QApplication, window: MainWindow) -> Callable[[], None
     """
     if sys.platform == "win32":  # no wakeup-fd integration with Qt there; Ctrl+C ends the process
         return lambda: None
-    import signal
-
     from PySide6.QtCore import QSocketNotifier
 
     reader, writer = os.pipe()

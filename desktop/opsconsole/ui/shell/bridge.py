@@ -33,6 +33,7 @@ window is built and painted before asyncio is even imported, which keeps startup
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import itertools
 import logging
@@ -46,7 +47,6 @@ from PySide6.QtCore import QMetaObject, QObject, Signal
 
 if TYPE_CHECKING:
     import asyncio
-    import concurrent.futures
 
 log = logging.getLogger("opsconsole.ui.shell.bridge")
 
@@ -83,9 +83,7 @@ class Job(Generic[T]):
     ) -> None:
         self.id = next(_job_ids)
         self.name = name
-        from concurrent.futures import Future  # imported on first use: not needed to paint the window
-
-        self.future: concurrent.futures.Future[T] = Future()
+        self.future: concurrent.futures.Future[T] = concurrent.futures.Future()
         self.state: JobState = "running"
         self.result: T | None = None
         self.error: BaseException | None = None

@@ -1,21 +1,19 @@
-"""The main window: the shell every feature's view lives in.
+"""The main window: the shell every feature's page lives in.
 
 Layout: menu bar and a toolbar with the profile switcher; the environment band (red for production,
 amber for staging) across the top; the navigation rail on the left; the current page in the middle and
 a detail panel on the right, in a splitter; the status bar below. With no profile configured at all,
 a welcome page takes the place of the workspace.
 
-What later features use: ``current_profile`` and ``profileChanged(str)``, ``set_sign_in_state`` and
-``set_live_state`` (status bar), ``show_detail`` (detail panel), ``set_gate`` (a full-window page such
-as sign-in, shown instead of the workspace), ``bridge`` (background work), ``demo_accounts`` and
-``demo_password`` (the demo's sign-in page), ``sign_in`` (the ``signin.coordinator.SignInCoordinator`` that
-``app.start_gui`` attaches: ``sign_in.session.client()`` for an authorized HTTP client,
-``sign_in.scopes.require(action, "write:users")`` to gate an action on a scope) and ``clear_views``
-(what signing out does: every built page and the detail panel are dropped).
+Pages get what they need from :attr:`MainWindow.context` (context.py), never from the window. What
+the shell itself offers the sign-in coordinator and the application: ``current_profile`` and
+``profileChanged(str)``, ``set_gate`` (a full-window page such as sign-in, shown instead of the
+workspace), ``set_sign_in_state``/``set_live_state`` (status bar), ``actions.sign_out`` and
+``clear_views`` (what signing out does: every built page and the detail panel are dropped).
 
 Keyboard: Ctrl+1..5 pages, Ctrl+F find in the page (when the page has ``focus_find``), F1 About,
 Ctrl+Q quit, Alt+P the profile switcher; every focusable control has an accessible name. Window
-geometry, splitter sizes and the current page are kept in an INI file in the user config folder.
+geometry, splitter sizes and the current page are kept between runs (window_state.py).
 """
 
 from __future__ import annotations
@@ -23,27 +21,26 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Signal
-from PySide6.QtGui import QAction, QActionGroup, QPalette
+from PySide6.QtCore import QSettings, QSize, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
-    QComboBox,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QMainWindow,
     QSplitter,
     QStackedWidget,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
-from ... import paths
 from ...config import ConfigError, ConfigSet, Profile
+from . import window_state
+from .actions import build_actions, build_menus
 from .bridge import AsyncBridge
-from .pages import PAGES, PageContext, PageSpec
-from .palette import shell_colors
-from .qtprops import TOOLTIP_ROLE, set_enum_property, set_shortcut
+from .context import Demo, PageContext
+from .pages import PAGES, PageSpec
+from .panels import DetailPanel, EnvironmentBand
+from .profile_switcher import ProfileSwitcher
 from .rail import NavRail
 from .status_bar import ShellStatusBar
 
@@ -51,90 +48,8 @@ if TYPE_CHECKING:  # (importing a Qt class from Python builds it and its enums: 
     from PySide6.QtGui import QCloseEvent
     from PySide6.QtWidgets import QDialog
 
-    from ..signin.coordinator import SignInCoordinator
-
-SETTINGS_FILE = "ui-state.ini"
 DEFAULT_SIZE = QSize(1200, 760)
 DETAIL_WIDTH = 340
-
-
-def ui_settings() -> QSettings:
-    """The window-state store: an INI file in the user config folder (never the registry or the
-    platform default location), so tests isolate it with XDG_CONFIG_HOME and users can delete it."""
-    return QSettings(str(paths.user_config_dir() / SETTINGS_FILE), QSettings.Format.IniFormat)
-
-
-class EnvironmentBand(QLabel):
-    """The strip across the top that makes a production (red) or staging (amber) profile unmistakable."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("environmentBand")
-        set_enum_property(self, "alignment", "AlignCenter")  # a QLabel takes no focus by default
-        self.environment: str | None = None
-        self.hide()
-
-    def show_profile(self, profile: Profile | None) -> None:
-        self.environment = profile.environment if profile is not None else None
-        if profile is None or profile.environment == "development":
-            self.hide()
-            self.setAccessibleName("")
-            return
-        word = profile.environment.upper()
-        self.setText(f"{word} - {profile.display_name}")
-        self.setAccessibleName(f"{profile.environment.capitalize()} environment: {profile.display_name}")
-        self.setToolTip(
-            "This profile operates the production system: changes affect real users."
-            if profile.is_production
-            else "This profile operates a shared staging system."
-        )
-        self.refresh_colors()
-        self.show()
-
-    def refresh_colors(self) -> None:
-        colors = shell_colors()
-        if self.environment == "production":
-            background, text = colors.production_band, colors.production_text
-        else:
-            background, text = colors.staging_band, colors.staging_text
-        # A style sheet rather than a palette: the band must keep its colours whatever the scheme.
-        self.setStyleSheet(
-            f"QLabel#environmentBand {{ background: {background}; color: {text}; font-weight: bold;"
-            " letter-spacing: 0.6px; padding: 6px 8px; }"
-        )
-
-
-class DetailPanel(QFrame):
-    """The right-hand panel: details of what is selected in the page. Collapsed until used."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("detailPanel")
-        self.setAccessibleName("Details")
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setMinimumWidth(0)
-        self.title = QLabel("<b>Details</b>")
-        self.title.setObjectName("detailTitle")
-        self.empty = QLabel("Select an item to see its details here.")
-        self.empty.setWordWrap(True)
-        self.empty.setObjectName("detailEmpty")
-        self.content: QWidget | None = None
-        self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(14, 14, 14, 14)
-        self._layout.addWidget(self.title)
-        self._layout.addWidget(self.empty)
-        self._layout.addStretch(1)
-
-    def set_content(self, widget: QWidget | None, title: str = "Details") -> None:
-        if self.content is not None:
-            self._layout.removeWidget(self.content)
-            self.content.deleteLater()
-            self.content = None
-        self.title.setText(f"<b>{_escape(title or 'Details')}</b>")
-        self.empty.setVisible(widget is None)
-        if widget is not None:
-            self.content = widget
-            self._layout.insertWidget(2, widget, 1)
 
 
 class MainWindow(QMainWindow):
@@ -150,29 +65,21 @@ class MainWindow(QMainWindow):
         *,
         bridge: AsyncBridge | None = None,
         profile: str | None = None,
-        demo_accounts: Sequence[tuple[str, str]] | None = None,
-        demo_password: str | None = None,
+        demo: Demo | None = None,
         settings: QSettings | None = None,
         pages: Sequence[PageSpec] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.config = config
-        self.bridge = bridge
-        self.demo_accounts: list[tuple[str, str]] | None = (
-            list(demo_accounts) if demo_accounts is not None else None
-        )
-        self.demo_password = demo_password
-        self.is_demo = demo_accounts is not None or demo_password is not None
         self.current_profile: Profile | None = None
-        self.sign_in: SignInCoordinator | None = None  # attached by app.start_gui
         self.profile_error = ""
         self.requested_profile = profile
+        self.detail_width = DETAIL_WIDTH
         self._settings = settings
         self._specs = list(PAGES if pages is None else pages)
         self._pages: dict[str, QWidget] = {}
         self._current_key: str | None = None
-        self._detail_width = DETAIL_WIDTH
         self._dialogs: dict[str, QDialog] = {}
         self._constructed = False
 
@@ -180,106 +87,58 @@ class MainWindow(QMainWindow):
         self.setAccessibleName("Ops Console")
         self.setMinimumSize(760, 480)
 
-        self._build_actions()
-        self._build_menus()
-        self._build_toolbar()
-        self._build_body()
         self.status = ShellStatusBar(self)
+        self.context = PageContext(
+            config,
+            bridge=bridge,
+            demo=demo,
+            show_message=self.status.showMessage,
+            show_detail=self.show_detail,
+            parent=self,
+        )
+        self.menu_actions = build_actions(self, self._specs)
+        self._connect_actions()
+        build_menus(self, self.menu_actions)
+        self.switcher = ProfileSwitcher(self)
+        self.switcher.combo.activated.connect(self._on_profile_activated)
+        self.addToolBar(self.switcher)  # the top area
+        self._build_body()
         self.setStatusBar(self.status)
         self.status.set_demo(self.is_demo)
 
-        self._fill_profile_switcher()
+        self.switcher.fill(config)
         self._select_initial_profile(profile)
-        if not self.config.names():
+        if not config.names():
             self._show_welcome()
-        self._restore_state()
+        restored = settings is not None and window_state.restore(self, settings)
+        if not restored:
+            self.resize(DEFAULT_SIZE)
+        self.menu_actions.detail.setChecked(self.detail_visible())
         if self._current_key is None:
             self.show_page(self._specs[0].key)
         self._update_title()
         self._constructed = True
 
+    @property
+    def bridge(self) -> AsyncBridge | None:
+        return self.context.bridge
+
+    @property
+    def is_demo(self) -> bool:
+        return self.context.demo is not None
+
     # -- construction ------------------------------------------------------------------------------
 
-    def _build_actions(self) -> None:
-        self.quit_action = QAction("&Quit", self)
-        set_shortcut(self.quit_action, "Ctrl+Q")
-        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.quit_action.triggered.connect(self.close)
-
-        self.page_actions: dict[str, QAction] = {}
-        group = QActionGroup(self)
-        group.setExclusive(True)
-        for number, spec in enumerate(self._specs, start=1):
-            action = QAction(spec.title, self)
-            action.setCheckable(True)
-            action.setData(spec.key)
-            if number <= 9:
-                set_shortcut(action, f"Ctrl+{number}")
-            action.triggered.connect(lambda _checked=False, key=spec.key: self.show_page(key))
-            group.addAction(action)
-            self.page_actions[spec.key] = action
-
-        self.find_action = QAction("&Find in Page", self)
-        set_shortcut(self.find_action, "Ctrl+F")
-        self.find_action.triggered.connect(self.find_in_page)
-
-        self.detail_action = QAction("&Details Panel", self)
-        self.detail_action.setCheckable(True)
-        set_shortcut(self.detail_action, "Ctrl+D")
-        self.detail_action.toggled.connect(self.set_detail_visible)
-
-        self.about_action = QAction("&About Ops Console", self)
-        set_shortcut(self.about_action, "F1")
-        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        self.about_action.triggered.connect(self.show_about)
-
-        # Enabled and connected by the sign-in coordinator (signin/coordinator.py) while someone is signed in.
-        self.sign_out_action = QAction("Sign &Out", self)
-        self.sign_out_action.setEnabled(False)
-
-        self.problems_action = QAction("Configuration &Problems\u2026", self)
-        self.problems_action.setEnabled(bool(self.config.problems))
-        self.problems_action.triggered.connect(self.show_config_problems)
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        bar.setAccessibleName("Menu bar")
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.sign_out_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        view_menu = bar.addMenu("&View")
-        for action in self.page_actions.values():
-            view_menu.addAction(action)
-        view_menu.addSeparator()
-        view_menu.addAction(self.find_action)
-        view_menu.addAction(self.detail_action)
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.about_action)
-        help_menu.addAction(self.problems_action)
-
-    def _build_toolbar(self) -> None:
-        self.toolbar = QToolBar("Profile", self)
-        self.toolbar.setObjectName("profileToolbar")
-        self.toolbar.setAccessibleName("Profile toolbar")
-        self.toolbar.setMovable(False)
-        self.toolbar.setFloatable(False)
-        self.toolbar.toggleViewAction().setVisible(False)
-        self.addToolBar(self.toolbar)  # the top area
-
-        label = QLabel("&Profile:")
-        label.setContentsMargins(6, 0, 4, 0)
-        self.profile_combo = QComboBox()
-        self.profile_combo.setObjectName("profileSwitcher")
-        self.profile_combo.setAccessibleName("Profile")
-        self.profile_combo.setAccessibleDescription("The environment the console operates")
-        self.profile_combo.setToolTip("The environment the console operates")
-        self.profile_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.profile_combo.setMinimumContentsLength(18)
-        self.profile_combo.activated.connect(self._on_profile_activated)
-        label.setBuddy(self.profile_combo)
-        self.toolbar.addWidget(label)
-        self.toolbar.addWidget(self.profile_combo)
+    def _connect_actions(self) -> None:
+        actions = self.menu_actions
+        actions.quit.triggered.connect(self.close)
+        for key, action in actions.pages.items():
+            action.triggered.connect(lambda _checked=False, key=key: self.show_page(key))
+        actions.find.triggered.connect(self.find_in_page)
+        actions.detail.toggled.connect(self.set_detail_visible)
+        actions.about.triggered.connect(self.show_about)
+        actions.problems.setEnabled(bool(self.config.problems))
+        actions.problems.triggered.connect(self.show_config_problems)
 
     def _build_body(self) -> None:
         self.band = EnvironmentBand()
@@ -331,42 +190,9 @@ class MainWindow(QMainWindow):
         column.addWidget(self.band)
         column.addWidget(self.outer, 1)
         self.setCentralWidget(central)
-        QWidget.setTabOrder(self.profile_combo, self.rail)
+        QWidget.setTabOrder(self.switcher.combo, self.rail)
 
     # -- profiles ----------------------------------------------------------------------------------
-
-    def _fill_profile_switcher(self) -> None:
-        combo = self.profile_combo
-        combo.clear()
-        for name in self.config.names():
-            profile = self.config.profiles.get(name)
-            if profile is not None:
-                combo.addItem(f"{profile.display_name} \u00b7 {profile.environment}", name)
-                combo.setItemData(
-                    combo.count() - 1,
-                    f"{name}: {profile.environment}, {profile.api_url}",
-                    TOOLTIP_ROLE,
-                )
-                continue
-            combo.addItem(f"{name} \u00b7 unavailable", name)
-            index = combo.count() - 1
-            reasons = [str(p) for p in self.config.errors if p.profile == name] or [
-                str(p) for p in self.config.errors if p.profile is None
-            ]
-            combo.setItemData(
-                index,
-                "Cannot be used:\n" + "\n".join(reasons or ["the profile is invalid"]),
-                TOOLTIP_ROLE,
-            )
-            model = combo.model()
-            item = model.item(index) if hasattr(model, "item") else None
-            if item is not None:
-                item.setEnabled(False)
-        if not self.config.names():
-            combo.setPlaceholderText("No profiles")
-            combo.setEnabled(False)
-        else:
-            combo.setPlaceholderText("Choose a profile")
 
     def _select_initial_profile(self, requested: str | None) -> None:
         if not self.config.names():
@@ -379,8 +205,8 @@ class MainWindow(QMainWindow):
             # mean operating production by surprise. The switcher asks instead.
             self.profile_error = str(exc)
             if requested is not None:  # asked for by name (--profile): say why it is not in use
-                self.problems_action.setEnabled(True)
-            self.profile_combo.setCurrentIndex(-1)
+                self.menu_actions.problems.setEnabled(True)
+            self.switcher.select(None)
             self.status.set_profile(None, self.profile_error)
             self.band.show_profile(None)
             return
@@ -391,9 +217,7 @@ class MainWindow(QMainWindow):
         profile = self.config.profiles.get(name)
         if profile is None:
             return False
-        index = self.profile_combo.findData(name)
-        if index >= 0 and self.profile_combo.currentIndex() != index:
-            self.profile_combo.setCurrentIndex(index)
+        self.switcher.select(name)
         if self.current_profile is not None and self.current_profile.name == name:
             return True
         self.current_profile = profile
@@ -401,16 +225,16 @@ class MainWindow(QMainWindow):
         self.band.show_profile(profile)
         self.status.set_profile(profile)
         self._update_title()
+        self.context.set_profile(profile)
         if emit:
             self.profileChanged.emit(name)
         return True
 
     def _on_profile_activated(self, index: int) -> None:
-        name = self.profile_combo.itemData(index)
+        name = self.switcher.combo.itemData(index)
         if isinstance(name, str) and not self.set_profile(name):
             # A disabled entry cannot normally be activated; put the switcher back if it was.
-            current = self.current_profile.name if self.current_profile else None
-            self.profile_combo.setCurrentIndex(self.profile_combo.findData(current) if current else -1)
+            self.switcher.select(self.current_profile.name if self.current_profile else None)
 
     def _update_title(self) -> None:
         profile = self.current_profile
@@ -447,7 +271,7 @@ class MainWindow(QMainWindow):
             raise KeyError(f"no page {key!r}; pages: {', '.join(self.page_keys)}")
         page = self._pages.get(key)
         if page is None:
-            page = spec.build(PageContext(window=self, bridge=self.bridge, config=self.config))
+            page = spec.build(self.context)
             self._pages[key] = page
             self.stack.addWidget(page)
             # Rail, then the page; detail-panel content comes after (it is added later, at the end).
@@ -456,7 +280,7 @@ class MainWindow(QMainWindow):
         row = self.rail.row_of(key)
         if self.rail.currentRow() != row:
             self.rail.setCurrentRow(row)
-        self.page_actions[key].setChecked(True)
+        self.menu_actions.pages[key].setChecked(True)
         if key != self._current_key:
             self._current_key = key
             self.pageChanged.emit(key)
@@ -520,9 +344,9 @@ class MainWindow(QMainWindow):
         self.welcome = WelcomePage()
         self.outer.addWidget(self.welcome)
         self.outer.setCurrentWidget(self.welcome)
-        for action in (*self.page_actions.values(), self.find_action, self.detail_action):
+        for action in (*self.menu_actions.pages.values(), self.menu_actions.find, self.menu_actions.detail):
             action.setEnabled(False)
-        self._stitch_tab_order(self.profile_combo, self.welcome)
+        self._stitch_tab_order(self.switcher.combo, self.welcome)
 
     # -- detail panel ------------------------------------------------------------------------------
 
@@ -538,19 +362,19 @@ class MainWindow(QMainWindow):
         sizes = self.splitter.sizes()
         total = sum(sizes)
         if visible and sizes[1] == 0:
-            width = min(self._detail_width, max(total // 2, 1))
+            width = min(self.detail_width, max(total // 2, 1))
             self.splitter.setSizes([max(total - width, 1), width])
         elif not visible and sizes[1] > 0:
-            self._detail_width = sizes[1]
+            self.detail_width = sizes[1]
             self.splitter.setSizes([total, 0])
-        if self.detail_action.isChecked() != visible:
-            self.detail_action.setChecked(visible)
+        if self.menu_actions.detail.isChecked() != visible:
+            self.menu_actions.detail.setChecked(visible)
 
     def _on_splitter_moved(self, _pos: int, _index: int) -> None:
         sizes = self.splitter.sizes()
         if sizes[1] > 0:
-            self._detail_width = sizes[1]
-        self.detail_action.setChecked(sizes[1] > 0)
+            self.detail_width = sizes[1]
+        self.menu_actions.detail.setChecked(sizes[1] > 0)
 
     # -- status bar (for later features) -----------------------------------------------------------
 
@@ -620,42 +444,9 @@ class MainWindow(QMainWindow):
 
     # -- state -------------------------------------------------------------------------------------
 
-    def _restore_state(self) -> None:
-        settings = self._settings
-        restored = False
-        if settings is not None:
-            geometry = settings.value("window/geometry")
-            if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-                restored = self.restoreGeometry(geometry)
-            state = settings.value("window/state")
-            if isinstance(state, QByteArray) and not state.isEmpty():
-                self.restoreState(state)
-            splitter = settings.value("window/splitter")
-            if isinstance(splitter, QByteArray) and not splitter.isEmpty():
-                self.splitter.restoreState(splitter)
-            width = settings.value("window/detail_width")
-            try:
-                self._detail_width = max(120, int(str(width))) if width is not None else DETAIL_WIDTH
-            except ValueError:
-                self._detail_width = DETAIL_WIDTH
-            page = settings.value("window/page")
-            if isinstance(page, str) and page in self.page_keys:
-                self.show_page(page)
-        if not restored:
-            self.resize(DEFAULT_SIZE)
-        self.detail_action.setChecked(self.detail_visible())
-
     def save_state(self) -> None:
-        settings = self._settings
-        if settings is None:
-            return
-        settings.setValue("window/geometry", self.saveGeometry())
-        settings.setValue("window/state", self.saveState())
-        settings.setValue("window/splitter", self.splitter.saveState())
-        settings.setValue("window/detail_width", self._detail_width)
-        if self._current_key is not None:
-            settings.setValue("window/page", self._current_key)
-        settings.sync()
+        if self._settings is not None:
+            window_state.save(self, self._settings)
 
     # -- events ------------------------------------------------------------------------------------
 
@@ -674,10 +465,6 @@ class MainWindow(QMainWindow):
         for dialog in self._dialogs.values():
             dialog.close()
         super().closeEvent(event)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _tab_block(root: QWidget) -> list[QWidget]:

@@ -15,37 +15,23 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
+from dataclasses import dataclass
+from html import escape
+from typing import Protocol, runtime_checkable
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from .context import PageContext
 from .qtprops import set_enum_property
 from .widgets import Card
 
-if TYPE_CHECKING:
-    from ...config import ConfigSet, Profile
-    from .bridge import AsyncBridge
-    from .main_window import MainWindow
-
-
-class PageContext(NamedTuple):
-    """What a page gets when it is built: the window (for its signals and status bar), the bridge and
-    the configuration. The current profile is ``window.current_profile``; ``window.profileChanged``
-    says when it changes."""
-
-    window: MainWindow
-    bridge: AsyncBridge | None
-    config: ConfigSet
-
-    @property
-    def profile(self) -> Profile | None:
-        return self.window.current_profile
-
+__all__ = ["PAGES", "Findable", "PageContext", "PageFactory", "PageSpec", "PlaceholderPage", "view"]
 
 PageFactory = Callable[[PageContext], QWidget]
 
 
-class PageSpec(NamedTuple):
+@dataclass(slots=True, frozen=True)
+class PageSpec:
     key: str  # stable: used in settings and by tests
     title: str  # the rail's text
     icon: str  # resources/icons/nav/<icon>.svg
@@ -149,9 +135,9 @@ class PlaceholderPage(QWidget):
 
         # Rich text rather than QFont objects: the page is built at startup, and touching QFont from
         # Python costs more than Qt's own rich-text handling.
-        title = QLabel(f"<span style='font-size:x-large; font-weight:600'>{_escape(spec.title)}</span>")
+        title = QLabel(f"<span style='font-size:x-large; font-weight:600'>{escape(spec.title)}</span>")
         title.setObjectName("placeholderTitle")
-        status = QLabel(f"<b>Coming with the \u201c{_escape(spec.feature)}\u201d feature</b>")
+        status = QLabel(f"<b>Coming with the \u201c{escape(spec.feature)}\u201d feature</b>")
         status.setObjectName("placeholderStatus")
 
         summary = QLabel(spec.summary)
@@ -168,7 +154,7 @@ class PlaceholderPage(QWidget):
         if spec.plans:
             plans = QLabel(
                 "<p style='margin-top:6px'>What this page will do:</p><ul style='margin-left:-20px'>"
-                + "".join(f"<li>{_escape(line)}</li>" for line in spec.plans)
+                + "".join(f"<li>{escape(line)}</li>" for line in spec.plans)
                 + "</ul>"
             )
             plans.setObjectName("placeholderPlans")
@@ -186,7 +172,3 @@ class PlaceholderPage(QWidget):
         layout.addLayout(row)
         layout.addStretch(1)
         card.setMaximumWidth(640)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")

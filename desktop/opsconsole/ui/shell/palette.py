@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QColor, QPalette
@@ -31,10 +32,11 @@ log = logging.getLogger("opsconsole.ui")
 Scheme = Literal["light", "dark"]
 ENV_THEME = "OPSCONSOLE_THEME"
 SCHEMES: tuple[Scheme, ...] = ("light", "dark")
-SCHEME_KEY = "appearance/scheme"  # in the window-state store (main_window.ui_settings)
+SCHEME_KEY = "appearance/scheme"  # in the window-state store (window_state.ui_settings)
 
 
-class ShellColors(NamedTuple):
+@dataclass(slots=True, frozen=True)
+class ShellColors:
     """Colours of the shell's own elements, per scheme."""
 
     rail_background: str

@@ -8,6 +8,8 @@ main window); transient messages use QStatusBar's own message area on the left.
 
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from ...config import Profile
@@ -15,11 +17,6 @@ from .palette import shell_colors
 from .qtprops import set_enum_property
 
 LIVE_STATES = ("offline", "connecting", "live", "reconnecting", "error")
-
-
-def escape(text: str) -> str:
-    """Text made safe for a rich-text label (the stdlib html module is not worth its import time here)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 class StatusField(QLabel):

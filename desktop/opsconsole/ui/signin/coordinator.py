@@ -1,40 +1,38 @@
 """Sign-in in the main window: one session per profile, the sign-in page, the status bar, scope gating.
 
-:class:`SignInCoordinator` uses only the window's public API (``current_profile``, ``profileChanged``,
-``set_gate``, ``set_sign_in_state``, ``bridge``, ``demo_accounts``/``demo_password``):
+:class:`SignInCoordinator` works through the window's page context (``context.profile``,
+``context.bridge``, ``context.demo``) and the shell's own hooks (``profileChanged``, ``set_gate``,
+``set_sign_in_state``, ``actions.sign_out``, ``clear_views``):
 
 - a profile that is not signed in gets the sign-in page across the window (the demo's lists its
   accounts); once signed in the workspace comes back;
 - the status bar shows the user, the time left and, in its tooltip, the scopes;
-- :attr:`SignInCoordinator.scopes` is the :class:`~opsconsole.ui.signin.scopes.ScopeGate` every view
-  registers its scope-bound actions with;
+- the session it opens is published as ``context.session`` (``context.sessionChanged``), and the
+  sign-in's scopes drive ``context.scopes``, the gate every page registers its scope-bound actions with;
 - when the session ends (a refresh refused), a non-modal :class:`ReauthDialog` asks to sign in again and
   the workspace stays as it is: open views and half-filled forms are not touched;
-- signing out revokes, forgets the tokens, clears the views (``window.clear_views()`` when the window
-  has it) and shows the sign-in page;
+- signing out revokes, forgets the tokens, clears the views and shows the sign-in page;
 - without a usable keyring the sign-in page and the status bar's tooltip say that tokens are kept in
   memory for this run only.
-
-Views get an authorized HTTP client from :attr:`SignInCoordinator.session` (``session.client()``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
 
 from ...config import Profile
 from ..shell.idle import call_when_idle
-from .scopes import ScopeGate
 from .status import SignInStatus
 
 if TYPE_CHECKING:
     from ...auth import AuthStatus, Session
     from ..shell.bridge import Job
+    from ..shell.main_window import MainWindow
     from .controller import ReauthDialog, SignInController
     from .page import SignInView
 
@@ -59,21 +57,19 @@ async def _open_off_the_gui_thread(factory: SessionFactory, profile: Profile) ->
 
 
 class SignInCoordinator(QObject):
-    sessionChanged = Signal(object)
-    """A new profile's session (or None without a profile): views drop clients of the old one."""
-
     def __init__(
         self,
-        window: Any,
+        window: MainWindow,
         *,
         session_factory: SessionFactory = interactive_session,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent if parent is not None else window)
         self.window = window
-        self.bridge = window.bridge
+        self.context = window.context
+        self.bridge = self.context.bridge
         self._factory = session_factory
-        self.scopes = ScopeGate(self)
+        self.scopes = self.context.scopes
         self.status_field = SignInStatus(window.set_sign_in_state, parent=self)
         self.session: Session | None = None
         self.controller: SignInController | None = None
@@ -81,9 +77,8 @@ class SignInCoordinator(QObject):
         self.gate: SignInView | None = None
         self._opening: Job[Session] | None = None
         self._ended = False
-        self.sign_out_action = getattr(window, "sign_out_action", None)
-        if self.sign_out_action is not None:
-            self.sign_out_action.triggered.connect(self.sign_out)
+        self.sign_out_action = window.menu_actions.sign_out
+        self.sign_out_action.triggered.connect(self.sign_out)
         window.profileChanged.connect(self._on_profile_changed)
         # Once the window is painted and the loop idle: nothing about signing in needs to delay it.
         call_when_idle(self, self._on_profile_changed)
@@ -92,13 +87,11 @@ class SignInCoordinator(QObject):
 
     def _on_profile_changed(self, _name: str = "") -> None:
         self._drop_session()
-        profile: Profile | None = self.window.current_profile
+        profile = self.context.profile
         if profile is None or self.bridge is None:
             self.status_field.update(None)
             self.scopes.set_scopes(None)
-            if self.sign_out_action is not None:
-                self.sign_out_action.setEnabled(False)
-            self.sessionChanged.emit(None)
+            self.sign_out_action.setEnabled(False)
             return
         self.window.set_sign_in_state("checking…", "Reading this profile's saved sign-in")
         self._opening = self.bridge.run(
@@ -116,7 +109,7 @@ class SignInCoordinator(QObject):
 
     def _adopt(self, profile: Profile, session: Session) -> None:
         self._opening = None
-        if profile is not self.window.current_profile or self.bridge is None or self.bridge.closed:
+        if profile is not self.context.profile or self.bridge is None or self.bridge.closed:
             return  # the user switched profiles meanwhile; this session never opened a connection
         # The sign-in machinery's widgets are needed only now, after the first paint.
         from .controller import SignInController
@@ -129,7 +122,7 @@ class SignInCoordinator(QObject):
         controller.storageWarning.connect(self._on_storage_warning)
         self.session, self.controller = session, controller
         self._ended = False
-        self.sessionChanged.emit(session)
+        self.context.set_session(session)
         controller.load()
 
     def _drop_session(self) -> None:
@@ -141,6 +134,7 @@ class SignInCoordinator(QObject):
         self.reauth = None
         controller, session = self.controller, self.session
         self.controller = self.session = None
+        self.context.set_session(None)
         if controller is not None:
             controller.cancel()
             controller.deleteLater()
@@ -152,8 +146,7 @@ class SignInCoordinator(QObject):
     def _on_status(self, status: AuthStatus) -> None:
         self.status_field.update(status)
         self.scopes.set_scopes(status.scopes if status.signed_in else None)
-        if self.sign_out_action is not None:
-            self.sign_out_action.setEnabled(status.signed_in)
+        self.sign_out_action.setEnabled(status.signed_in)
         if status.signed_in:
             self._ended = False
             self._hide_gate()
@@ -180,17 +173,13 @@ class SignInCoordinator(QObject):
 
     def _on_signed_out(self) -> None:
         self._ended = False
-        clear = getattr(self.window, "clear_views", None)
-        if callable(clear):
-            clear()
+        self.window.clear_views()
         self._show_gate()
 
     def _on_storage_warning(self, text: str) -> None:
         if self.gate is not None and shiboken6.isValid(self.gate):
             self.gate.set_storage_warning(text)
-        status_bar = getattr(self.window, "status", None)
-        if status_bar is not None:
-            status_bar.showMessage(text, 15_000)
+        self.context.show_message(text, 15_000)
 
     # -- the sign-in page ----------------------------------------------------------------------------
 
@@ -201,10 +190,11 @@ class SignInCoordinator(QObject):
             return
         from .page import SignInView
 
+        demo = self.context.demo
         view = SignInView(
             self.session.profile,
-            demo_accounts=getattr(self.window, "demo_accounts", None),
-            demo_password=getattr(self.window, "demo_password", None),
+            demo_accounts=demo.accounts if demo is not None else None,
+            demo_password=demo.password if demo is not None else None,
             storage_warning=self.session.storage_warning,
         )
         self.controller.attach_view(view)

@@ -15,7 +15,7 @@ selected) stay under the view's control through :meth:`ScopeGate.allowed`: enabl
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import shiboken6
 from PySide6.QtCore import QObject
@@ -25,7 +25,8 @@ from PySide6.QtWidgets import QWidget
 Control = QAction | QWidget
 
 
-class _Gated(NamedTuple):
+@dataclass(slots=True, frozen=True)
+class _Gated:
     control: Control
     scopes: tuple[str, ...]
     tooltip: str
