@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("opsconsole.ui")
 
 ENV_EXIT_WHEN_IDLE = "OPSCONSOLE_EXIT_WHEN_IDLE"
-# Modules the first paint does without (docs/architecture.md, "Start-up budget"); the idle report
+# Heavy modules that wait for the first idle (docs/architecture.md, "Start-up"); the idle report
 # lists those imported anyway.
 HEAVY_IMPORTS = ("asyncio", "httpx", "keyring", "PySide6.QtSvg", "pyqtgraph")
 _FUSION_APP: list[QApplication] = []  # the application ensure_application created with -style Fusion
@@ -313,7 +313,7 @@ def _exit_when_idle(session: GuiSession) -> None:
         }
         if session.probe is not None:
             report["stall_probe"] = session.probe.report()
-        # What the first paint should not have needed (docs/architecture.md, "Start-up budget").
+        # What the first paint should not have needed (docs/architecture.md, "Start-up").
         report["qt_namespace_loaded"] = "Qt" in vars(sys.modules["PySide6.QtCore"])
         report["heavy_imports"] = [name for name in HEAVY_IMPORTS if name in sys.modules]
         sys.stdout.write(json.dumps(report) + "\n")
