@@ -432,7 +432,7 @@ def gui_main() -> int:
 
 
 def cmd_gui(ctx: CliContext, args: argparse.Namespace) -> int:
-    from .ui.app import run_gui
+    from .ui.shell.app import run_gui
 
     return run_gui(ctx.config, profile=ctx.profile_name)
 
@@ -452,7 +452,7 @@ def cmd_demo(ctx: CliContext, args: argparse.Namespace) -> int:
         from .sandbox.settings import SandboxSettings
     except ImportError as exc:
         raise _missing_sandbox_extra(exc) from exc
-    from .ui.app import run_gui
+    from .ui.shell.app import run_gui
 
     with tempfile.TemporaryDirectory(prefix="opsconsole-demo-") as data_dir:
         settings = SandboxSettings(

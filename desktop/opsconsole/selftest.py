@@ -72,7 +72,7 @@ def check_gui() -> list[Check]:
     if not os.environ.get("QT_QPA_PLATFORM"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     try:
-        from .ui.selftest import check_gui as qt_checks
+        from .ui.shell.selftest import check_gui as qt_checks
     except ImportError as exc:
         return [Check("qt", "fail", f"Qt cannot be imported: {exc}")]
     return [Check(name, "ok" if ok else "fail", detail) for name, ok, detail in qt_checks()]
