@@ -126,7 +126,11 @@ class UsersClient:
                 current = await reread
             except NotFound:
                 raise  # deleted meanwhile: that is the news, not the version
-            raise convert(exc, Conflict, current=current, attempted=dict(attempted), sent_etag=etag) from None
+            conflict = convert(exc, Conflict, current=current, attempted=dict(attempted), sent_etag=etag)
+            conflict.hint = (
+                "someone changed it since it was read: look at the current version, then try again"
+            )
+            raise conflict from None
 
     @staticmethod
     def _user(response: httpx.Response) -> User:

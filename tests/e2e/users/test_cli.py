@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from tests.e2e.users.conftest import CliRun, SignedIn
+from tests.e2e.users.conftest import CliRun, SignedIn, write_profiles
 from tests.support.sandbox import ADMIN, SUPPORT, VIEWER, bearer, obtain_tokens
 
+from opsconsole import cli
 from opsconsole.users import UsersClient
 
 pytestmark = pytest.mark.slow
@@ -151,6 +155,7 @@ def test_a_change_made_between_read_and_write_is_a_conflict_exit_5(
     code, out, err = cli_run("--json", "users", "update", VIEWER, "--name", "Yours")
     assert code == 5 and out == ""
     assert "Precondition failed (HTTP 412)" in err and "changed since you read it" in err
+    assert "hint: someone changed it since it was read" in err
     monkeypatch.undo()
     assert ok_json(cli_run, "users", "show", VIEWER)["name"] == "Theirs"
 
@@ -175,3 +180,32 @@ def test_support_still_changes_ordinary_accounts(cli_run: CliRun) -> None:
     ]
     code, _, err = cli_run("--profile", "support", "users", "grant", VIEWER, "admin")
     assert code == 3 and "needs write:roles" in err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_delete_on_a_production_profile_needs_the_email_typed(
+    signed_in: SignedIn, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    profiles = write_profiles(tmp_path / "prod.toml", signed_in.url, environment="production")
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = cli.main(["--config", str(profiles), *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(VIEWER + "\n"))  # a script, not a person
+    code, _, err = run("users", "delete", VIEWER)
+    assert code == 1 and "refusing to delete the user viewer@sandbox.test on the production profile" in err
+    monkeypatch.setattr(sys, "stdin", Terminal("viewer\n"))
+    code, _, err = run("users", "delete", VIEWER)
+    assert code == 1 and "PRODUCTION" in err and "not confirmed; nothing was changed" in err
+    assert run("--json", "users", "show", VIEWER)[0] == 0
+    monkeypatch.setattr(sys, "stdin", Terminal(VIEWER + "\n"))
+    code, out, _ = run("--json", "users", "delete", VIEWER)
+    assert code == 0 and json.loads(out)["deleted"] is True
+    assert run("users", "show", VIEWER)[0] == 4
