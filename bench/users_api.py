@@ -10,8 +10,9 @@ both see the same machine load:
 1. the first page (100 users, the Users page's first fetch): p50 and p95;
 2. a search (``search=garcia``, 100 users): p50 and p95;
 3. a full keyset walk of all 100k users, 500 a page, into the paged list state (the rows a Users page
-   holds after scrolling to the end): its time, and the memory the loaded rows keep (tracemalloc, in
-   a second walk) against the raw walk keeping the decoded JSON dicts.
+   holds after scrolling to the end), against the raw walk keeping the decoded JSON dicts, the two
+   taken page and page about: the time, and (tracemalloc, in a second pair of walks) the memory the
+   loaded rows keep and the peak.
 
 Run it with ``python -m bench users_api``: ``run() -> list[dict]`` gives one result per figure,
 ``{"name","value","unit","baseline","ratio"}``. ``OPSCONSOLE_BENCH_USERS`` (default 100000) and
@@ -145,18 +146,47 @@ async def _console_walk(client: UsersClient) -> PagedUsers:
     return state
 
 
+async def _raw_page(raw: httpx.AsyncClient, cursor: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"limit": WALK_PAGE, "sort": "created_at"}
+    if cursor:
+        params["cursor"] = cursor
+    page: dict[str, Any] = (await raw.get("users", params=params)).raise_for_status().json()
+    return page
+
+
 async def _raw_walk(raw: httpx.AsyncClient) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     cursor = None
     while True:
-        params: dict[str, Any] = {"limit": WALK_PAGE, "sort": "created_at"}
-        if cursor:
-            params["cursor"] = cursor
-        page = (await raw.get("users", params=params)).raise_for_status().json()
+        page = await _raw_page(raw, cursor)
         rows.extend(page["items"])
         cursor = page["next_cursor"]
         if not cursor:
             return rows
+
+
+async def _walk_times(client: UsersClient, raw: httpx.AsyncClient) -> tuple[float, float, int]:
+    """(console ms, raw ms, users) of two full walks taken page and page about, so both see the same load."""
+    state = PagedUsers(page_size=WALK_PAGE)
+    rows: list[dict[str, Any]] = []
+    cursor: str | None = None
+    raw_done = False
+    ours = base = 0.0
+    while state.can_fetch_more() or not raw_done:
+        if state.can_fetch_more():
+            started = time.perf_counter()
+            await fetch_next(state, client)
+            ours += time.perf_counter() - started
+        if not raw_done:
+            started = time.perf_counter()
+            page = await _raw_page(raw, cursor)
+            rows.extend(page["items"])
+            base += time.perf_counter() - started
+            cursor = page["next_cursor"]
+            raw_done = not cursor
+    if len(state) != len(rows):
+        raise RuntimeError(f"the walks differ: {len(state)} users against {len(rows)}")
+    return ours * 1000, base * 1000, len(state)
 
 
 async def _retained(walk: Callable[[], Awaitable[object]]) -> tuple[float, float]:
@@ -200,16 +230,9 @@ async def _measure(url: str, profile: Profile, users: int) -> list[dict[str, Any
             results.append(_result(f"users_api.{case}.p50", p50, b50))
             results.append(_result(f"users_api.{case}.p95", p95, b95))
 
-        started = time.perf_counter()
-        state = await _console_walk(client)
-        walk_ms = (time.perf_counter() - started) * 1000
-        if len(state) < users:
-            raise RuntimeError(f"the walk found {len(state)} users, expected at least {users}")
-        del state
-        started = time.perf_counter()
-        rows = await _raw_walk(raw)
-        raw_ms = (time.perf_counter() - started) * 1000
-        del rows
+        walk_ms, raw_ms, walked = await _walk_times(client, raw)
+        if walked < users:
+            raise RuntimeError(f"the walk found {walked} users, expected at least {users}")
         results.append(_result(f"users_api.walk_{users // 1000}k.time", walk_ms, raw_ms))
 
         kept, peak = await _retained(lambda: _console_walk(client))

@@ -57,6 +57,14 @@ class User:
 
     @classmethod
     def parse(cls, value: object, path: str = "", *, etag: str | None = None) -> User:
+        # The hot path of a 100k-row list: well-formed users are built straight from the dict (a third
+        # of the cost of the checked readers, bench/users_api.py). Anything it does not accept as it
+        # stands goes through the checked readers, which either accept it the same way or name what
+        # is wrong.
+        if type(value) is dict:
+            fast = _user_fast(value, etag)
+            if fast is not None:
+                return fast
         o = Obj(value, path)
         return cls(
             id=o.text("id", nonempty=True),
@@ -84,6 +92,41 @@ class User:
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
         }
+
+
+def _time_fast(text: object) -> dt.datetime | None:
+    if type(text) is not str:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
+
+
+def _user_fast(data: dict[str, Any], etag: str | None) -> User | None:
+    """A well-formed user dict as a User, or None (then the checked readers say what is wrong)."""
+    try:
+        uid, email, name, status = data["id"], data["email"], data["name"], data["status"]
+        roles, created, updated = data["roles"], data["created_at"], data["updated_at"]
+    except KeyError:
+        return None
+    if not (
+        type(uid) is str
+        and uid
+        and type(email) is str
+        and type(name) is str
+        and type(status) is str
+        and status
+    ):
+        return None
+    if type(roles) is not list or not all(type(r) is str for r in roles):
+        return None
+    created_at = _time_fast(created)
+    updated_at = created_at if updated == created else _time_fast(updated)
+    if created_at is None or updated_at is None:
+        return None
+    return User(uid, email, name, shared(status), shared(tuple(roles)), created_at, updated_at, etag)
 
 
 @dataclass(slots=True, frozen=True)

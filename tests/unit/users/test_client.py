@@ -10,6 +10,7 @@ from tests.unit.users.stub import StubApi, ok, problem, user_json
 
 from opsconsole import net
 from opsconsole.users import Conflict, MissingVersion, NotFound, Refused, User, UserQuery
+from opsconsole.users.parse import ShapeError
 
 ID = user_json()["id"]
 
@@ -222,3 +223,31 @@ async def test_walk_follows_cursors_to_the_end() -> None:
     pages = [p async for p in api.client().walk_users(page_size=1)]
     assert [p.items[0].email for p in pages] == [f"user{n}@example.com" for n in (1, 2, 3)]
     assert [r.url.params.get("cursor") for r in api.requests] == [None, "c1", "c2"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "where"),
+    [({"created_at": "2026-01-02T03:04:05"}, "created_at: expected a time with a UTC offset"),
+     ({"updated_at": 5}, "updated_at: expected a string, got a number"),
+     ({"id": ""}, "id: expected a non-empty string"),
+     ({"status": ""}, "status: expected a non-empty string"),
+     ({"roles": "admin"}, "roles: expected an array, got a string")],
+)  # fmt: skip
+def test_the_quick_path_hands_every_flaw_to_the_checked_readers(
+    changes: dict[str, object], where: str
+) -> None:
+    with pytest.raises(ShapeError, match=where):
+        User.parse(user_json(**changes))
+
+
+def test_both_paths_give_the_same_record() -> None:
+    data = user_json(updated_at="2026-02-03T04:05:06.789+01:00", roles=["b", "a"])
+    quick = User.parse(data, etag='"1-a"')
+
+    class Mapping(dict[str, object]):  # not exactly a dict: only the checked readers take it
+        pass
+
+    assert type(Mapping(data)) is not dict
+    assert User.parse(Mapping(data), etag='"1-a"') == quick
+    assert quick.updated_at == dt.datetime(2026, 2, 3, 3, 5, 6, 789000, tzinfo=dt.UTC)
+    assert quick.roles == ("b", "a") and quick.to_json()["updated_at"] == "2026-02-03T03:05:06.789000Z"
