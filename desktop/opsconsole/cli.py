@@ -47,9 +47,9 @@ HANDLERS: dict[tuple[str, ...], str] = {
     ("logout",): "opsconsole.auth.commands:logout",
     ("auth", "status"): "opsconsole.auth.commands:status",
     ("auth", "refresh"): "opsconsole.auth.commands:refresh",
-    **{("users", c): "feature:Users and roles" for c in
+    **{("users", c): f"opsconsole.users.commands:users_{c}" for c in
        ("list", "show", "create", "update", "disable", "enable", "delete", "grant", "revoke")},
-    **{("roles", c): "feature:Users and roles" for c in ("list", "show", "create", "delete")},
+    **{("roles", c): f"opsconsole.users.commands:roles_{c}" for c in ("list", "show", "create", "delete")},
     ("events", "tail"): "feature:Live notifications",
     ("metrics", "query"): "feature:Metrics",
     ("metrics", "scrape"): "feature:Metrics",

@@ -87,7 +87,7 @@ def test_a_broken_file_is_reported_without_a_traceback(
 
 
 def test_commands_of_features_not_landed_say_so(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["users", "list"], ["events", "tail"], ["metrics", "query", "up"], ["traces", "show", "x"]):
+    for argv in (["events", "tail"], ["metrics", "query", "up"], ["traces", "show", "x"]):
         code, _, err = run(capsys, *argv)
         assert code == 1 and "not available yet" in err, argv
 
