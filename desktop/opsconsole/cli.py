@@ -50,7 +50,7 @@ HANDLERS: dict[tuple[str, ...], str] = {
     **{("users", c): f"opsconsole.users.commands:users_{c}" for c in
        ("list", "show", "create", "update", "disable", "enable", "delete", "grant", "revoke")},
     **{("roles", c): f"opsconsole.users.commands:roles_{c}" for c in ("list", "show", "create", "delete")},
-    ("events", "tail"): "feature:Live notifications",
+    ("events", "tail"): "opsconsole.events.commands:tail",
     ("metrics", "query"): "feature:Metrics",
     ("metrics", "scrape"): "feature:Metrics",
     ("traces", "search"): "feature:Traces",
