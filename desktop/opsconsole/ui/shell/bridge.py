@@ -170,9 +170,8 @@ class AsyncBridge(QObject):
             raise BridgeClosedError("the background loop has shut down")
         import asyncio
 
-        # Connected here, not in __init__: the window is built before the bridge's first use, and
-        # touching ``Qt`` costs start-up time (qtprops.py). Nothing is emitted before the loop runs,
-        # and once the loop exists this is never reached again (so it is connected once).
+        # Connected here, on first use, not in __init__: the connection type lives in ``Qt``, which
+        # the window's first paint does without (qtprops.py). Nothing is emitted before the loop runs.
         from PySide6.QtCore import Qt
 
         loop = asyncio.new_event_loop()
