@@ -53,8 +53,8 @@ HANDLERS: dict[tuple[str, ...], str] = {
     ("events", "tail"): "opsconsole.events.commands:tail",
     ("metrics", "query"): "feature:Metrics",
     ("metrics", "scrape"): "feature:Metrics",
-    ("traces", "search"): "feature:Traces",
-    ("traces", "show"): "feature:Traces",
+    ("traces", "search"): "opsconsole.traces.commands:search",
+    ("traces", "show"): "opsconsole.traces.commands:show",
 }  # fmt: skip
 
 
