@@ -51,8 +51,8 @@ HANDLERS: dict[tuple[str, ...], str] = {
        ("list", "show", "create", "update", "disable", "enable", "delete", "grant", "revoke")},
     **{("roles", c): "feature:Users and roles" for c in ("list", "show", "create", "delete")},
     ("events", "tail"): "feature:Live notifications",
-    ("metrics", "query"): "feature:Metrics",
-    ("metrics", "scrape"): "feature:Metrics",
+    ("metrics", "query"): "opsconsole.metrics.commands:query",
+    ("metrics", "scrape"): "opsconsole.metrics.commands:scrape",
     ("traces", "search"): "feature:Traces",
     ("traces", "show"): "feature:Traces",
 }  # fmt: skip
