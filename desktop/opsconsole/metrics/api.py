@@ -282,7 +282,8 @@ class PrometheusAPI:
         items = list(params.items()) if isinstance(params, Mapping) else list(params)
         query = urlencode(items)
         # The server's own timeout plus a margin: its answer (a clear 503) beats our timeout.
-        timeout = httpx.Timeout(self.timeout + 5.0, connect=min(5.0, self.timeout))
+        limit = self.timeout + min(5.0, max(1.0, self.timeout / 2))
+        timeout = httpx.Timeout(limit, connect=min(5.0, self.timeout))
         try:
             if post_allowed and len(url) + len(query) + 1 > MAX_GET_URL:
                 response = await self.client.post(
@@ -294,7 +295,7 @@ class PrometheusAPI:
             else:
                 response = await self.client.get(f"{url}?{query}" if query else url, timeout=timeout)
         except httpx.HTTPError as exc:
-            raise errors.from_transport(exc, url, self.timeout + 5.0) from exc
+            raise errors.from_transport(exc, url, limit) from exc
         if response.is_error:
             raise errors.from_response(response)
         try:
