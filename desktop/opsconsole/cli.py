@@ -51,8 +51,8 @@ HANDLERS: dict[tuple[str, ...], str] = {
        ("list", "show", "create", "update", "disable", "enable", "delete", "grant", "revoke")},
     **{("roles", c): f"opsconsole.users.commands:roles_{c}" for c in ("list", "show", "create", "delete")},
     ("events", "tail"): "opsconsole.events.commands:tail",
-    ("metrics", "query"): "feature:Metrics",
-    ("metrics", "scrape"): "feature:Metrics",
+    ("metrics", "query"): "opsconsole.metrics.commands:query",
+    ("metrics", "scrape"): "opsconsole.metrics.commands:scrape",
     ("traces", "search"): "opsconsole.traces.commands:search",
     ("traces", "show"): "opsconsole.traces.commands:show",
 }  # fmt: skip
