@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 Status = Literal["ok", "warn", "fail"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
     name: str
     status: Status
