@@ -54,7 +54,7 @@ def check_config(config_file: str | None) -> list[Check]:
 def check_log_folder() -> list[Check]:
     folder = logs.log_file_path().parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        paths.private_dir(folder)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".selftest-"):
             pass
     except OSError as exc:
