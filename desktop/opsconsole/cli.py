@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from . import __version__, config, logs
+from . import __version__, config, logs, paths
 from .config import ConfigSet, Profile
 from .display import require_display
 from .errors import EXIT_ERROR, EXIT_USAGE, OpsError
@@ -98,6 +98,9 @@ class CliContext:
         """
         from .ui.app import run_gui
 
+        # The window state names profiles and pages: made private before QSettings writes it (it keeps
+        # the mode of a file that exists).
+        paths.private_file(paths.ui_state_file())
         code: int = run_gui(cfg, profile=profile, **demo)
         return code
 
