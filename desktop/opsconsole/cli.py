@@ -104,6 +104,12 @@ class CliContext:
         code: int = run_gui(cfg, profile=profile, **demo)
         return code
 
+    def qt_self_test(self) -> list[tuple[str, bool, str]]:
+        """``self-test``'s Qt checks (name, ok, detail): Qt, the resources, the main window offscreen."""
+        from .ui.selftest import check_gui
+
+        return check_gui()
+
 
 def _plain(obj: Any) -> str:
     if isinstance(obj, dict):

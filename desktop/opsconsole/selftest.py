@@ -14,14 +14,25 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from . import __version__, config, logs, paths
 
-if TYPE_CHECKING:
-    from .cli import CliContext
-
 Status = Literal["ok", "warn", "fail"]
+QtChecks = Callable[[], list[tuple[str, bool, str]]]  # (name, ok, detail) for each Qt check
+
+
+class CliContext(Protocol):
+    """What this handler uses of ``opsconsole.cli.CliContext`` (which also runs the Qt checks: only the
+    CLI and the UI import the UI)."""
+
+    config_file: str | None
+
+    def profile(self) -> config.Profile: ...
+
+    def emit(self, obj: object, text: str | None = None) -> None: ...
+
+    def qt_self_test(self) -> list[tuple[str, bool, str]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +79,14 @@ def check_log_folder() -> list[Check]:
     return [Check("log folder", "ok", str(folder))]
 
 
-def check_gui() -> list[Check]:
+def check_gui(qt_checks: QtChecks) -> list[Check]:
     if not os.environ.get("QT_QPA_PLATFORM"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     try:
-        from .ui.selftest import check_gui as qt_checks
+        results = qt_checks()
     except ImportError as exc:
         return [Check("qt", "fail", f"Qt cannot be imported: {exc}")]
-    return [Check(name, "ok" if ok else "fail", detail) for name, ok, detail in qt_checks()]
+    return [Check(name, "ok" if ok else "fail", detail) for name, ok, detail in results]
 
 
 def check_keyring(profile: config.Profile | None) -> list[Check]:
@@ -88,12 +99,12 @@ def check_keyring(profile: config.Profile | None) -> list[Check]:
     return [Check("keyring", "ok" if usable else "warn", detail)]
 
 
-def run_checks(config_file: str | None, profile: config.Profile | None) -> list[Check]:
+def run_checks(config_file: str | None, profile: config.Profile | None, qt_checks: QtChecks) -> list[Check]:
     steps: list[Callable[[], list[Check]]] = [
         check_python,
         lambda: check_config(config_file),
         check_log_folder,
-        check_gui,
+        lambda: check_gui(qt_checks),
         lambda: check_keyring(profile),
     ]
     results: list[Check] = []
@@ -113,7 +124,7 @@ def cmd_self_test(ctx: CliContext, args: argparse.Namespace) -> int:
         profile = ctx.profile()
     except config.ConfigError:
         profile = None
-    results = run_checks(ctx.config_file, profile)
+    results = run_checks(ctx.config_file, profile, ctx.qt_self_test)
     width = max(len(c.name) for c in results)
     text = "\n".join(f"{c.status.upper():<4}  {c.name:<{width}}  {c.detail}" for c in results)
     failed = [c for c in results if c.status == "fail"]
