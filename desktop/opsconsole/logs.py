@@ -55,6 +55,7 @@ _SECRET_KEYS = frozenset(
         "apikey",
     ]
 )
+
 # What each pattern finds, and what it keeps of it (the rest becomes ***).
 _PATTERNS = (
     # Authorization / Proxy-Authorization / Cookie headers in any printed form (dict repr, raw header)
