@@ -201,6 +201,8 @@ def test_the_cli_and_the_profiles_commands_do_not_import_the_sandbox() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_an_unknown_profile_is_a_config_error_with_exit_1(capsys: pytest.CaptureFixture[str], user_file: Path) -> None:
+def test_an_unknown_profile_is_a_config_error_with_exit_1(
+    capsys: pytest.CaptureFixture[str], user_file: Path
+) -> None:
     code, _, err = run(capsys, "--profile", "nope", "auth", "status")
     assert code == 1 and 'There is no profile "nope"' in err  # a ConfigError: an OpsError, exit 1
