@@ -1,11 +1,12 @@
 """The command line: argument parsing and dispatch only.
 
-Each subcommand is a handler ``def handler(ctx: CliContext, args) -> int`` in the module of the feature
-that owns it, named in :data:`HANDLERS` as ``"module:function"`` and imported only when that command
-runs (so ``opsconsole --version`` does not pay for Qt or httpx). A command whose feature has not landed
-has no handler yet and says so (exit 1). An ``errors.OpsError`` (and its kin) is printed as one readable
-message with its hint and ends the command with its ``exit_code``; anything else is a bug, reported as
-such with the log file that holds its traceback. docs/cli.md is the contract.
+Each subcommand is a handler ``def handler(ctx: CommandContext, args) -> int`` (handler.py) in the
+module of the feature that owns it, named in :data:`HANDLERS` as ``"module:function"`` and imported
+only when that command runs (so ``opsconsole --version`` does not pay for Qt or httpx). A command
+whose feature has not landed has no handler yet and says so (exit 1). An ``errors.OpsError`` (and its
+kin) is printed as one readable message with its hint and ends the command with its ``exit_code``;
+anything else is a bug, reported as such with the log file that holds its traceback. docs/cli.md is
+the contract.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from . import __version__, config, logs, paths
 from .config import ConfigSet, Profile
 from .display import require_display
 from .errors import EXIT_ERROR, EXIT_USAGE, OpsError
+from .handler import Handler
 
 log = logging.getLogger("opsconsole.cli")
 
@@ -33,8 +35,6 @@ if sys.stderr is None:  # pragma: no cover
 if sys.stdout is None:  # pragma: no cover
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115
 
-
-Handler = Callable[["CliContext", argparse.Namespace], int]
 
 # command path -> "module:function", or the feature that will bring it (not available yet)
 HANDLERS: dict[tuple[str, ...], str] = {
@@ -61,7 +61,8 @@ HANDLERS: dict[tuple[str, ...], str] = {
 
 @dataclass(slots=True)
 class CliContext:
-    """What every handler gets: the parsed global options, the configuration and output helpers."""
+    """What every handler gets: the parsed global options, the configuration and output helpers
+    (``handler.CommandContext``, the Protocol the rooms type it with)."""
 
     json: bool = False
     verbose: int = 0

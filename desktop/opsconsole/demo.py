@@ -13,9 +13,9 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
-from typing import Protocol
 
 from . import config, display, sandbox_cmd
+from .handler import CommandContext
 
 # The accounts the sandbox seeds, as the sign-in page offers them (their password is the sandbox's).
 DEMO_ACCOUNTS = [
@@ -25,20 +25,7 @@ DEMO_ACCOUNTS = [
 ]
 
 
-class CliContext(Protocol):
-    """What this handler uses of ``opsconsole.cli.CliContext``."""
-
-    def open_gui(
-        self,
-        cfg: config.ConfigSet,
-        profile: str | None,
-        *,
-        demo_accounts: list[tuple[str, str]],
-        demo_password: str,
-    ) -> int: ...
-
-
-def demo(ctx: CliContext, args: argparse.Namespace) -> int:
+def demo(ctx: CommandContext, args: argparse.Namespace) -> int:
     display.require_display()  # before the sandbox starts: nothing to stop if there is no window
     with tempfile.TemporaryDirectory(prefix="opsconsole-demo-") as data_dir:
         sys.stderr.write("opsconsole: starting the sandbox…\n")

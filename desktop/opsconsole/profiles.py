@@ -1,7 +1,7 @@
 """``opsconsole profiles list`` and ``profiles show``: the configuration as resolved (config.py).
 
 Each row or value says where it came from and what is wrong with it, so a user can fix a profile file
-without reading the code. The handlers get a ``CliContext`` (a Protocol here: no room imports the CLI).
+without reading the code.
 """
 
 from __future__ import annotations
@@ -9,25 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Protocol, TextIO
+from typing import Any
 
-from . import config, paths
+from . import paths
 from .errors import EXIT_ERROR, EXIT_NOT_FOUND, EXIT_OK, OpsError
+from .handler import CommandContext
 
 
-class CliContext(Protocol):
-    """What these handlers use of ``opsconsole.cli.CliContext``."""
-
-    json: bool
-    out: TextIO
-
-    @property
-    def config(self) -> config.ConfigSet: ...
-
-    def emit(self, obj: Any, text: str | None = None) -> None: ...
-
-
-def list_profiles(ctx: CliContext, args: argparse.Namespace) -> int:
+def list_profiles(ctx: CommandContext, args: argparse.Namespace) -> int:
     cfg = ctx.config
     rows: list[dict[str, Any]] = []
     for name in cfg.names():
@@ -66,7 +55,7 @@ def list_profiles(ctx: CliContext, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def show_profile(ctx: CliContext, args: argparse.Namespace) -> int:
+def show_profile(ctx: CommandContext, args: argparse.Namespace) -> int:
     cfg = ctx.config
     name = args.name
     if name not in cfg.names():

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import OpsError
+from .handler import CommandContext
 
 if TYPE_CHECKING:
     from .sandbox.server import RunningSandbox
 
 
-def sandbox(ctx: object, args: argparse.Namespace) -> int:
+def sandbox(ctx: CommandContext, args: argparse.Namespace) -> int:
     """Run the sandbox until interrupted; its exit status."""
     try:
         from .sandbox.server import serve

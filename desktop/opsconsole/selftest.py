@@ -14,25 +14,13 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 from . import __version__, config, logs, paths
+from .handler import CommandContext
 
 Status = Literal["ok", "warn", "fail"]
 QtChecks = Callable[[], list[tuple[str, bool, str]]]  # (name, ok, detail) for each Qt check
-
-
-class CliContext(Protocol):
-    """What this handler uses of ``opsconsole.cli.CliContext`` (which also runs the Qt checks: only the
-    CLI and the UI import the UI)."""
-
-    config_file: str | None
-
-    def profile(self) -> config.Profile: ...
-
-    def emit(self, obj: object, text: str | None = None) -> None: ...
-
-    def qt_self_test(self) -> list[tuple[str, bool, str]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +106,7 @@ def run_checks(config_file: str | None, profile: config.Profile | None, qt_check
     return results
 
 
-def cmd_self_test(ctx: CliContext, args: argparse.Namespace) -> int:
+def cmd_self_test(ctx: CommandContext, args: argparse.Namespace) -> int:
     profile: config.Profile | None
     try:
         profile = ctx.profile()
