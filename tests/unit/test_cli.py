@@ -181,3 +181,31 @@ def test_a_plain_desktop_start_runs_the_gui(monkeypatch: pytest.MonkeyPatch) -> 
     assert cli.main([]) == 0
     assert cli.main(["gui"]) == 0
     assert [ctx.profile_name for ctx, _ in started] == [None, None]
+
+
+def test_every_handler_is_found_where_the_table_says() -> None:
+    for path, target in cli.HANDLERS.items():
+        handler = cli.resolve_handler(path)
+        if target.startswith("feature:"):
+            assert handler == target.removeprefix("feature:"), path
+        else:
+            assert callable(handler), path
+
+
+def test_the_cli_and_the_profiles_commands_do_not_import_the_sandbox() -> None:
+    # The sandbox (FastAPI, SQLAlchemy) is imported by the commands that start it, when they run.
+    code = (
+        "import sys\n"
+        "from opsconsole import cli, demo, profiles, sandbox_cmd\n"
+        "heavy = ('opsconsole.sandbox.', 'fastapi', 'sqlalchemy', 'PySide6')\n"
+        "print(sorted(m for m in sys.modules if m == 'opsconsole.sandbox' or m.startswith(heavy)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_an_unknown_profile_is_a_config_error_with_exit_1(
+    capsys: pytest.CaptureFixture[str], user_file: Path
+) -> None:
+    code, _, err = run(capsys, "--profile", "nope", "auth", "status")
+    assert code == 1 and 'There is no profile "nope"' in err  # a ConfigError: an OpsError, exit 1
