@@ -347,7 +347,7 @@ def test_expired_and_forged_access_tokens_are_rejected(client: httpx.Client, sb:
     auth = sb.app.state.auth
     with db.reading(sb.app.state.engine) as conn:
         admin_id = conn.execute(sa.select(db.users.c.id).where(db.users.c.email_key == ADMIN)).scalar_one()
-    expired = auth._access_token(
+    expired = auth.access_token(
         subject=admin_id, scopes=["read:users"], client_id=CLIENT_ID, session_id=None, ttl=-5
     )
     with pytest.raises(InvalidToken, match="expired"):
