@@ -9,6 +9,7 @@ import re
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from fastapi import Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -55,8 +56,8 @@ def b64url(data: bytes) -> str:
 
 
 def s256(verifier: str) -> str:
-    """The PKCE S256 challenge of ``verifier``."""
-    return b64url(hashlib.sha256(verifier.encode("ascii")).digest())
+    """The PKCE S256 challenge of ``verifier`` (RFC 7636 4.2)."""
+    return str(create_s256_code_challenge(verifier))
 
 
 def valid_redirect_uri(uri: str) -> bool:

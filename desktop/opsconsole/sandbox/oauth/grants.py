@@ -3,13 +3,12 @@ detection). Each runs in one write transaction and answers with :meth:`TokenServ
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import logging
-import uuid
 
 import sqlalchemy as sa
 from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Connection
 
 from .. import db
 from .common import VERIFIER_RE, s256, sha256_hex, token_error
@@ -38,23 +37,22 @@ class TokenGrants:
         if not VERIFIER_RE.match(verifier):
             return token_error("invalid_grant", "code_verifier must be 43-128 characters of [A-Za-z0-9-._~]")
         now = db.utcnow()
+        code_hash = sha256_hex(code)
         with db.writing(self.engine) as conn:
             row = conn.execute(
-                sa.select(db.oauth_codes).where(db.oauth_codes.c.code_hash == sha256_hex(code))
+                sa.select(db.oauth_codes).where(db.oauth_codes.c.code_hash == code_hash)
             ).first()
             if row is None:
                 return token_error("invalid_grant", "unknown or expired authorization code")
-            if row.used_at is not None:
-                # RFC 6749 4.1.2: a code used twice revokes what it issued; the replay may be an attacker's.
-                if row.session_id is not None:
-                    self.tokens.revoke_session(conn, row.session_id, "code_replay")
-                log.warning("authorization code replayed: the session it created is revoked")
-                return token_error("invalid_grant", "authorization code already used; its tokens are revoked")
-            conn.execute(
+            # Single use decided by the row count of a conditional UPDATE, not by the SELECT above: under
+            # READ COMMITTED two exchanges can both read used_at NULL, but only one can set it.
+            marked = conn.execute(
                 sa.update(db.oauth_codes)
-                .where(db.oauth_codes.c.code_hash == row.code_hash)
+                .where(db.oauth_codes.c.code_hash == code_hash, db.oauth_codes.c.used_at.is_(None))
                 .values(used_at=now)
             )
+            if marked.rowcount != 1:
+                return self._code_replayed(conn, code_hash)
             if row.expires_at <= now:
                 return token_error("invalid_grant", "authorization code expired")
             if row.client_id != client_id:
@@ -63,33 +61,35 @@ class TokenGrants:
                 return token_error("invalid_grant", "redirect_uri does not match the authorization request")
             if not hmac.compare_digest(s256(verifier), row.code_challenge):
                 return token_error("invalid_grant", "code_verifier does not match the code_challenge")
-            status = conn.execute(
-                sa.select(db.users.c.status).where(db.users.c.id == row.user_id)
-            ).scalar_one_or_none()
-            if status != "active":
+            if not self.tokens.account_active(conn, row.user_id):
                 return token_error("invalid_grant", "the account is disabled or gone")
             scopes = self.tokens.granted_scopes(conn, row.user_id, row.scope.split())
-            session_id = uuid.uuid4()
-            with_refresh = "offline_access" in scopes
-            conn.execute(
-                sa.insert(db.oauth_sessions).values(
-                    id=session_id,
-                    user_id=row.user_id,
-                    client_id=client_id,
-                    scope=" ".join(scopes),
-                    auth_time=row.auth_time,
-                    created_at=now,
-                    expires_at=now + dt.timedelta(seconds=self.settings.access_token_ttl),
-                )
+            session_id, refresh = self.tokens.start_session(
+                conn,
+                user_id=row.user_id,
+                client_id=client_id,
+                scopes=scopes,
+                auth_time=row.auth_time,
+                now=now,
             )
             conn.execute(
                 sa.update(db.oauth_codes)
-                .where(db.oauth_codes.c.code_hash == row.code_hash)
+                .where(db.oauth_codes.c.code_hash == code_hash)
                 .values(session_id=session_id)
             )
-            refresh = self.tokens.new_refresh_token(conn, session_id, now) if with_refresh else None
             grant = Grant(row.user_id, scopes, session_id, row.auth_time, row.nonce, refresh)
             return self.tokens.token_response(conn, grant, client_id)
+
+    def _code_replayed(self, conn: Connection, code_hash: str) -> JSONResponse:
+        # RFC 6749 4.1.2: a code used twice revokes what it issued; the replay may be an attacker's. A
+        # fresh read: on PostgreSQL the UPDATE waited for the exchange that won, which is committed now.
+        session_id = conn.execute(
+            sa.select(db.oauth_codes.c.session_id).where(db.oauth_codes.c.code_hash == code_hash)
+        ).scalar_one_or_none()
+        if session_id is not None:
+            self.tokens.revoke_session(conn, session_id, "code_replay")
+        log.warning("authorization code replayed: the session it created is revoked")
+        return token_error("invalid_grant", "authorization code already used; its tokens are revoked")
 
     def refresh(self, params: dict[str, str]) -> JSONResponse:
         token = params.get("refresh_token", "")
@@ -138,10 +138,7 @@ class TokenGrants:
             if marked.rowcount != 1:
                 self.tokens.revoke_session(conn, row.session_id, "refresh_reuse")
                 return token_error("invalid_grant", "refresh token already used; the session is revoked")
-            status = conn.execute(
-                sa.select(db.users.c.status).where(db.users.c.id == row.user_id)
-            ).scalar_one_or_none()
-            if status != "active":
+            if not self.tokens.account_active(conn, row.user_id):
                 self.tokens.revoke_session(conn, row.session_id, "account_disabled")
                 return token_error("invalid_grant", "the account is disabled or gone")
             session_scopes = row.scope.split()

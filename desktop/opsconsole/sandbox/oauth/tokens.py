@@ -232,6 +232,13 @@ class TokenService:
         return count
 
     @staticmethod
+    def account_active(conn: Connection, user_id: uuid.UUID) -> bool:
+        status = conn.execute(
+            sa.select(db.users.c.status).where(db.users.c.id == user_id)
+        ).scalar_one_or_none()
+        return status == "active"
+
+    @staticmethod
     def granted_scopes(conn: Connection, user_id: uuid.UUID, requested: list[str]) -> list[str]:
         held = store.permission_names(conn, user_id)
         return [s for s in requested if s in OIDC_SCOPES or s in held]
@@ -243,6 +250,32 @@ class TokenService:
             .where(db.oauth_sessions.c.id == session_id, db.oauth_sessions.c.revoked_at.is_(None))
             .values(revoked_at=db.utcnow(), revoked_reason=reason)
         )
+
+    def start_session(
+        self,
+        conn: Connection,
+        *,
+        user_id: uuid.UUID,
+        client_id: str,
+        scopes: list[str],
+        auth_time: dt.datetime,
+        now: dt.datetime,
+    ) -> tuple[uuid.UUID, str | None]:
+        """A new sign-in (refresh-token family) and its first refresh token if ``offline_access``."""
+        session_id = uuid.uuid4()
+        conn.execute(
+            sa.insert(db.oauth_sessions).values(
+                id=session_id,
+                user_id=user_id,
+                client_id=client_id,
+                scope=" ".join(scopes),
+                auth_time=auth_time,
+                created_at=now,
+                expires_at=now + dt.timedelta(seconds=self.settings.access_token_ttl),
+            )
+        )
+        refresh = self.new_refresh_token(conn, session_id, now) if "offline_access" in scopes else None
+        return session_id, refresh
 
     def new_refresh_token(self, conn: Connection, session_id: uuid.UUID, now: dt.datetime) -> str:
         token = secrets.token_urlsafe(32)
