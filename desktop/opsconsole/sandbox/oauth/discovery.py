@@ -1,8 +1,10 @@
-"""The server's metadata: OIDC discovery and RFC 8414 documents, and the JWKS that publishes its key."""
+"""The server's metadata: the OIDC discovery and RFC 8414 documents."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE
 
 from .common import SCOPES_SUPPORTED
 
@@ -15,10 +17,11 @@ def metadata(issuer: str, *, openid: bool) -> dict[str, Any]:
         "token_endpoint": f"{base}/token",
         "revocation_endpoint": f"{base}/revoke",
         "userinfo_endpoint": f"{base}/userinfo",
+        "device_authorization_endpoint": f"{base}/device_authorization",
         "jwks_uri": f"{base}/jwks.json",
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", DEVICE_CODE_GRANT_TYPE],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],

@@ -1,9 +1,15 @@
 """The HTML side of the server: rendering its pages, and the sealed hidden field and CSRF token that
-carry a pending sign-in from page to page without server-side state."""
+carry a pending sign-in from page to page.
+
+The pending request travels in the form, HMAC-sealed; the only server-side state is the id of each
+form once posted (``used_forms``), so that a sealed form is good for one post: a replayed login or
+consent post is refused, whoever replays it.
+"""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -14,7 +20,9 @@ from typing import Any
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.engine import Connection
 
+from .. import db
 from .common import CLIENT_NAME, CSRF_COOKIE, PAGE_HEADERS, b64url
 
 
@@ -32,6 +40,8 @@ class Forms:
         )
 
     def seal(self, payload: dict[str, Any]) -> str:
+        """``payload`` sealed for a hidden field, with a fresh form id (so each page is its own form)."""
+        payload = dict(payload, form_id=secrets.token_urlsafe(24))
         data = b64url(json.dumps(payload, separators=(",", ":")).encode())
         mac = b64url(hmac.new(self._secret, data.encode(), hashlib.sha256).digest())
         return f"{data}.{mac}"
@@ -51,6 +61,15 @@ class Forms:
             return None
         return payload
 
+    @staticmethod
+    def consume(conn: Connection, payload: dict[str, Any]) -> bool:
+        """Record the unsealed form as posted; False if it was posted before (atomic on both databases)."""
+        form_id = payload.get("form_id")
+        if not isinstance(form_id, str) or len(form_id) > 64:
+            return False
+        expires = dt.datetime.fromtimestamp(int(payload["exp"]), dt.UTC)
+        return db.insert_new(conn, db.used_forms, form_id=form_id, expires_at=expires)
+
     def csrf_for(self, cookie: str) -> str:
         return b64url(hmac.new(self._secret, b"csrf:" + cookie.encode(), hashlib.sha256).digest())
 
@@ -59,10 +78,15 @@ class Forms:
         return bool(cookie) and hmac.compare_digest(token, self.csrf_for(cookie))
 
     def page(
-        self, template: str, status: int = 200, cookie: str | None = None, **context: Any
+        self,
+        template: str,
+        status: int = 200,
+        cookie: str | None = None,
+        headers: dict[str, str] | None = None,
+        **context: Any,
     ) -> HTMLResponse:
         html = self._templates.get_template(template).render(client_name=CLIENT_NAME, **context)
-        response = HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+        response = HTMLResponse(html, status_code=status, headers={**PAGE_HEADERS, **(headers or {})})
         if cookie is not None:
             response.set_cookie(
                 CSRF_COOKIE,

@@ -61,35 +61,20 @@ class TokenGrants:
                 return token_error("invalid_grant", "redirect_uri does not match the authorization request")
             if not hmac.compare_digest(s256(verifier), row.code_challenge):
                 return token_error("invalid_grant", "code_verifier does not match the code_challenge")
-            if not self.tokens.account_active(conn, row.user_id):
-                return token_error("invalid_grant", "the account is disabled or gone")
-            scopes = self.tokens.granted_scopes(conn, row.user_id, row.scope.split())
-            session_id, refresh = self.tokens.start_session(
+            return self.tokens.first_use(
                 conn,
+                sa.update(db.oauth_codes).where(db.oauth_codes.c.code_hash == code_hash),
                 user_id=row.user_id,
                 client_id=client_id,
-                scopes=scopes,
+                scope=row.scope,
                 auth_time=row.auth_time,
+                nonce=row.nonce,
                 now=now,
             )
-            conn.execute(
-                sa.update(db.oauth_codes)
-                .where(db.oauth_codes.c.code_hash == code_hash)
-                .values(session_id=session_id)
-            )
-            grant = Grant(row.user_id, scopes, session_id, row.auth_time, row.nonce, refresh)
-            return self.tokens.token_response(conn, grant, client_id)
 
     def _code_replayed(self, conn: Connection, code_hash: str) -> JSONResponse:
-        # RFC 6749 4.1.2: a code used twice revokes what it issued; the replay may be an attacker's. A
-        # fresh read: on PostgreSQL the UPDATE waited for the exchange that won, which is committed now.
-        session_id = conn.execute(
-            sa.select(db.oauth_codes.c.session_id).where(db.oauth_codes.c.code_hash == code_hash)
-        ).scalar_one_or_none()
-        if session_id is not None:
-            self.tokens.revoke_session(conn, session_id, "code_replay")
-        log.warning("authorization code replayed: the session it created is revoked")
-        return token_error("invalid_grant", "authorization code already used; its tokens are revoked")
+        key = db.oauth_codes.c.code_hash == code_hash
+        return self.tokens.replayed(conn, key, db.oauth_codes.c.session_id, "authorization code")
 
     def refresh(self, params: dict[str, str]) -> JSONResponse:
         token = params.get("refresh_token", "")

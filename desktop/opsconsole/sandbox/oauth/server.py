@@ -12,6 +12,8 @@ from ..settings import CLIENT_ID, SandboxSettings
 from . import discovery, revocation
 from .authorize import AuthorizePages
 from .common import basic_client_id, in_thread, read_form, token_error
+from .device import GRANT_TYPE as DEVICE_GRANT
+from .device import DeviceFlow
 from .forms import Forms
 from .grants import TokenGrants
 from .tokens import TokenService
@@ -24,7 +26,8 @@ class AuthServer(TokenService):
     def __init__(self, settings: SandboxSettings, engine: Engine) -> None:
         super().__init__(settings, engine)
         self.forms = Forms(cookie_max_age=settings.login_ttl)
-        self.pages = AuthorizePages(self, self.forms)
+        self.device = DeviceFlow(self, self.forms)
+        self.pages = AuthorizePages(self, self.forms, self.device)
         self.grants = TokenGrants(self)
         self.router = self._build_router()
 
@@ -33,7 +36,7 @@ class AuthServer(TokenService):
 
     def _build_router(self) -> APIRouter:
         router = APIRouter(include_in_schema=False)
-        pages, forms, grants = self.pages, self.forms, self.grants
+        pages, forms, grants, device = self.pages, self.forms, self.grants, self.device
 
         @router.get("/.well-known/openid-configuration")
         def openid_configuration() -> JSONResponse:
@@ -66,26 +69,48 @@ class AuthServer(TokenService):
         async def consent(request: Request) -> Response:
             return await html_form(request, pages.consent, "consent")
 
-        @router.post("/token")
-        async def token(request: Request) -> Response:
+        async def client_form(request: Request) -> tuple[dict[str, str], Response | None]:
+            """The form of a token-endpoint-style request and its (public) client, or the error answer."""
             params, problem = await read_form(request)
             if problem is not None:
-                return token_error("invalid_request", problem)
+                return params, token_error("invalid_request", problem)
             basic_client = basic_client_id(request)
             if basic_client is not None:
                 if params.get("client_id", basic_client) != basic_client:
-                    return token_error("invalid_request", "client_id differs from the Authorization header")
+                    return params, token_error(
+                        "invalid_request", "client_id differs from the Authorization header"
+                    )
                 params["client_id"] = basic_client
             if params.get("client_id") != CLIENT_ID:
-                return token_error("invalid_client", "unknown client", status=401)
+                return params, token_error("invalid_client", "unknown client", status=401)
+            return params, None
+
+        @router.get("/device")
+        def verify(request: Request) -> Response:
+            return pages.verify(request)
+
+        @router.post("/device_authorization")
+        async def device_authorization(request: Request) -> Response:
+            params, refused = await client_form(request)
+            return refused or await in_thread(device.authorize, params)
+
+        @router.post("/token")
+        async def token(request: Request) -> Response:
+            params, refused = await client_form(request)
+            if refused is not None:
+                return refused
             grant_type = params.get("grant_type", "")
             if grant_type == "authorization_code":
                 return await in_thread(grants.exchange_code, params)
             if grant_type == "refresh_token":
                 return await in_thread(grants.refresh, params)
+            if grant_type == DEVICE_GRANT:
+                return await in_thread(device.token, params)
             if not grant_type:
                 return token_error("invalid_request", "grant_type is required")
-            return token_error("unsupported_grant_type", "supported: authorization_code, refresh_token")
+            return token_error(
+                "unsupported_grant_type", f"supported: authorization_code, refresh_token, {DEVICE_GRANT}"
+            )
 
         @router.post("/revoke")
         async def revoke(request: Request) -> Response:

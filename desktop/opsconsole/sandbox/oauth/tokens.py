@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import hashlib
+import logging
 import secrets
 import threading
 import time
@@ -21,7 +22,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from .. import db, keys, seed, store
 from ..settings import API_AUDIENCE, SandboxSettings
-from .common import NO_STORE, OIDC_SCOPES, SERVICE_CLIENT_ID, b64url, sha256_hex
+from .common import NO_STORE, OIDC_SCOPES, SERVICE_CLIENT_ID, b64url, sha256_hex, token_error
+
+log = logging.getLogger("opsconsole.sandbox.oauth")
 
 _TOKEN_CACHE_SIZE = 4096
 
@@ -276,6 +279,43 @@ class TokenService:
         )
         refresh = self.new_refresh_token(conn, session_id, now) if "offline_access" in scopes else None
         return session_id, refresh
+
+    def first_use(
+        self,
+        conn: Connection,
+        link: sa.Update,
+        *,
+        user_id: uuid.UUID,
+        client_id: str,
+        scope: str,
+        auth_time: dt.datetime,
+        nonce: str | None,
+        now: dt.datetime,
+    ) -> JSONResponse:
+        """The tokens for the one use of a code (authorization or device): a new session with the
+        scopes the account's roles allow now. ``link`` is the UPDATE of the code's row that records
+        the session, so that a replay of the code can revoke it."""
+        if not self.account_active(conn, user_id):
+            return token_error("invalid_grant", "the account is disabled or gone")
+        scopes = self.granted_scopes(conn, user_id, scope.split())
+        session_id, refresh = self.start_session(
+            conn, user_id=user_id, client_id=client_id, scopes=scopes, auth_time=auth_time, now=now
+        )
+        conn.execute(link.values(session_id=session_id))
+        grant = Grant(user_id, scopes, session_id, auth_time, nonce, refresh)
+        return self.token_response(conn, grant, client_id)
+
+    def replayed(
+        self, conn: Connection, key: sa.ColumnElement[bool], session: sa.Column[Any], what: str
+    ) -> JSONResponse:
+        """The answer to a single-use code presented again: the session its one use created is revoked
+        (RFC 6749 4.1.2), since the replay may be an attacker's. ``key`` selects the code's row. A fresh
+        read: on PostgreSQL the caller's conditional UPDATE waited for the winner, committed by now."""
+        session_id = conn.execute(sa.select(session).where(key)).scalar_one_or_none()
+        if session_id is not None:
+            self.revoke_session(conn, session_id, f"{what.replace(' ', '_')}_replay")
+        log.warning("%s used again: the session it created is revoked", what)
+        return token_error("invalid_grant", f"{what} already used; its tokens are revoked")
 
     def new_refresh_token(self, conn: Connection, session_id: uuid.UUID, now: dt.datetime) -> str:
         token = secrets.token_urlsafe(32)
