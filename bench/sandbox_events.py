@@ -73,9 +73,10 @@ def _sample_event(i: int) -> str:
     )
 
 
-def _listening_socket() -> socket.socket:
+def _listening_socket(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart may bind the same port at once
+    sock.bind(("127.0.0.1", port))
     sock.listen(128)
     return sock
 
@@ -92,7 +93,7 @@ def _verify(token: str) -> dict[str, Any]:
 class SandboxStream:
     """The bus and /ws/notifications on uvicorn in a background thread."""
 
-    def __init__(self, data_dir: Path, keep: int, max_queue: int) -> None:
+    def __init__(self, data_dir: Path, keep: int, max_queue: int, port: int = 0) -> None:
         self.engine = create_engine_for(SandboxSettings(data_dir=data_dir))
         self.bus = EventBus(self.engine, keep=keep, max_queue=max_queue)
         self.bus.create_schema()
@@ -110,7 +111,7 @@ class SandboxStream:
         app.state.settings = SimpleNamespace(heartbeat_interval=15.0)
         app.state.verify_access_token = _verify
         app.include_router(ws.router)
-        self.sock = _listening_socket()
+        self.sock = _listening_socket(port)
         self.url = f"ws://127.0.0.1:{self.sock.getsockname()[1]}{ws.PATH}"
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)

@@ -3,7 +3,7 @@
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/render_icon_masks.py
 
 Writes desktop/opsconsole/resources/icons/nav/masks/<name>-<px>.png for every icon and size in
-opsconsole.ui.assets (NAV_ICONS x MASK_SIZES). tests/ui/test_resources.py fails while they are stale.
+opsconsole.ui.shell.assets (NAV_ICONS x MASK_SIZES). tests/ui/shell/test_resources.py fails while they are stale.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication
 
-from opsconsole.ui import assets
+from opsconsole.ui.shell import assets
 
 
 def main() -> int:

@@ -122,6 +122,25 @@ def ssl_context(ca_bundle: str = "") -> ssl.SSLContext:
     return ctx
 
 
+def client_options(
+    profile: Profile | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> dict[str, Any]:
+    """The settings every console HTTP client is built with, as keyword arguments of httpx.AsyncClient.
+
+    :func:`build_client` uses them, and so does the sign-in's OAuth client (authlib's AsyncOAuth2Client
+    is an httpx.AsyncClient): one trust store, proxy handling, User-Agent and request id for both.
+    """
+    return {
+        "headers": {"User-Agent": USER_AGENT, "Accept": "application/json, application/problem+json"},
+        "timeout": httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+        "verify": ssl_context(profile.ca_bundle if profile else ""),
+        "trust_env": True,  # HTTP(S)_PROXY, ALL_PROXY, NO_PROXY, SSL_CERT_FILE
+        "follow_redirects": False,
+        "transport": transport,
+        "event_hooks": {"request": [_stamp_request], "response": [_log_response]},
+    }
+
+
 def build_client(
     profile: Profile | None = None,
     *,
@@ -134,19 +153,11 @@ def build_client(
     """An AsyncClient for ``profile`` (its API by default). ``transport`` is for tests only."""
     if not base_url and profile is not None:
         base_url = profile.api_url
-    all_headers = {"User-Agent": USER_AGENT, "Accept": "application/json, application/problem+json"}
-    all_headers.update(headers or {})
-    return httpx.AsyncClient(
-        base_url=base_url,
-        auth=auth,
-        headers=all_headers,
-        timeout=timeout or httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
-        verify=ssl_context(profile.ca_bundle if profile else ""),
-        trust_env=True,  # HTTP(S)_PROXY, ALL_PROXY, NO_PROXY, SSL_CERT_FILE
-        follow_redirects=False,
-        transport=transport,
-        event_hooks={"request": [_stamp_request], "response": [_log_response]},
-    )
+    options = client_options(profile, transport=transport)
+    options["headers"].update(headers or {})
+    if timeout is not None:
+        options["timeout"] = timeout
+    return httpx.AsyncClient(base_url=base_url, auth=auth, **options)
 
 
 async def _stamp_request(request: httpx.Request) -> None:

@@ -70,9 +70,9 @@ def main(argv: list[str]) -> int:
     from PySide6.QtWidgets import QApplication
 
     from opsconsole import config
-    from opsconsole.ui.app import ensure_application
-    from opsconsole.ui.main_window import MainWindow
-    from opsconsole.ui.palette import ThemeController
+    from opsconsole.ui.shell.app import ensure_application
+    from opsconsole.ui.shell.main_window import MainWindow
+    from opsconsole.ui.shell.palette import ThemeController
 
     app = ensure_application(["screenshots"])
     theme = ThemeController(app, override="light")

@@ -215,7 +215,7 @@ def config_set(profiles_file: Path) -> Any:
 @pytest.fixture
 def theme(qapp: Any) -> Iterator[Any]:
     """The console's light theme on the test QApplication, put back afterwards."""
-    from opsconsole.ui.palette import ThemeController
+    from opsconsole.ui.shell.palette import ThemeController
 
     controller = ThemeController(qapp, override="light")
     yield controller

@@ -207,6 +207,28 @@ async def test_proxy_variables_are_honoured(server: str, monkeypatch: pytest.Mon
         assert await net.request_json(client, "GET", "/users") == {"via": "proxy"}
 
 
+async def test_the_sign_in_client_is_built_with_the_same_settings(
+    server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """authlib's OAuth client (the sign-in's protocol steps) goes through the proxy, with our identity."""
+    from opsconsole.auth.flow import oauth_client
+
+    where = "http://idp.example.invalid/.well-known/openid-configuration"
+    route(where, 200, {"via": "proxy"})
+    monkeypatch.setenv("HTTP_PROXY", server)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    async with oauth_client(profile("http://idp.example.invalid")) as client:
+        assert (await client.get(where)).json() == {"via": "proxy"}
+    [headers] = Scripted.seen
+    assert headers["User-Agent"].startswith(f"opsconsole/{__version__} ")
+    assert len(headers["X-Request-ID"]) == 32 and "Authorization" not in headers
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate")
+    with pytest.raises(Exception, match=r"(?i)pem|no certificate|x509"):
+        oauth_client(profile(server, ca_bundle=str(bad)))  # the profile's CA bundle is loaded too
+
+
 async def test_auth_hook_slot_is_used_for_every_request(server: str) -> None:
     class Stamp(httpx.Auth):
         def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]

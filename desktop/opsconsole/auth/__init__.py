@@ -9,7 +9,7 @@ Other features get an authorized HTTP client through this package and nothing el
 A command that cannot get a valid token raises :class:`SignInRequired` (exit status 3, with a hint to
 run ``opsconsole login``). A WebSocket (or anything not built on httpx) asks for
 ``await session.access_token()`` before connecting, and ``await session.refresh(rejected=token)`` when
-the server refuses it. The GUI side is ``opsconsole.ui.auth_window.SignInCoordinator``. Modules: discovery (provider metadata), pkce, flow (the OAuth exchanges),
+the server refuses it. The GUI side is ``opsconsole.ui.auth_window.SignInCoordinator``. Modules: discovery (provider metadata), flow (the OAuth exchanges, on authlib),
 loopback (the one-shot callback receiver), tokens (token sets and JWT checks), store (keyring or
 memory), session (refresh, single flight, sign-in and sign-out), hook (the httpx.Auth), commands (CLI).
 """

@@ -1,14 +1,21 @@
 """The OAuth 2.0 exchanges of a public native client (RFC 6749, RFC 7636, RFC 8252, RFC 9700, RFC 9207).
 
-- :func:`new_authorization_request` builds the browser URL with PKCE S256, ``state`` and (when
-  ``openid`` is asked) ``nonce``, all fresh per sign-in.
-- :func:`check_callback` decides whether the browser's return belongs to that request: the RFC 9207
-  ``iss`` first (when present, or required because the provider advertises it), then ``state``, then
-  an ``error=`` answer in words, and only then the ``code``.
-- :func:`exchange_code`, :func:`refresh_grant` and :func:`revoke` talk to the token and revocation
-  endpoints. The client authenticates as a public client: ``client_id`` in the form, no secret.
-- :func:`start_device_authorization` and :func:`poll_device_token`: the device authorization grant
-  (RFC 8628) for a console on a machine without a browser, when the provider offers it.
+authlib's httpx client (:class:`OAuthClient`, built with net.py's settings: trust store, CA bundle,
+proxies, User-Agent) drives the protocol: the authorization URL with PKCE S256, the code exchange,
+refresh, revocation and the device grant's polling, authenticating as a public client
+(``token_endpoint_auth_method="none"``: ``client_id`` in the form, no secret). What authlib does not do
+stays here and in the modules beside it:
+
+- :func:`new_authorization_request` adds a fresh ``nonce`` when ``openid`` is asked; the ``state`` is
+  made first (:func:`new_state`), because the loopback receiver must know it before the URL is shown.
+- :func:`check_callback` reads the browser's return, which the loopback receiver only delivers when it
+  carries the request's ``state``: the RFC 9207 ``iss`` first (when present, or required because the
+  provider advertises it), then an ``error=`` answer in words, and only then the ``code``.
+- Every token response is read by :func:`~opsconsole.auth.tokens.parse_token_response`, and authlib's
+  failures become the console's errors (:class:`SignInRefused` for an OAuth ``error``,
+  :class:`ProviderError` for anything else) in :meth:`OAuthClient.parse_response_token`.
+- :func:`start_device_authorization` (RFC 8628 3.1, which authlib's client lacks) and the polling rules
+  of :func:`poll_device_token` (``authorization_pending``, ``slow_down``, the code's expiry).
 
 Nothing here stores anything or keeps state between calls; session.py does that.
 """
@@ -16,23 +23,97 @@ Nothing here stores anything or keeps state between calls; session.py does that.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
+from authlib.common.security import generate_token
 
-from ..net import error_from_response, network_error
-from . import pkce
+from ..config import Profile
+from ..net import client_options, error_from_response, network_error
 from .discovery import ProviderMetadata
 from .errors import CallbackError, ProviderError, SignInRefused
 from .loopback import Callback, check_callback_shape
 from .tokens import TokenResponse, parse_token_response
 
-FORM_HEADERS = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
+with warnings.catch_warnings():
+    # authlib 1.9 prefers the httpx2 fork and warns that plain httpx is deprecated (its deprecate module
+    # sets an "always" filter when imported, hence that import first); the console is built on httpx,
+    # and the check below fails loudly if authlib ever stops using it.
+    import authlib.deprecate
+
+    warnings.filterwarnings(
+        "ignore", "The httpx module is deprecated", authlib.deprecate.AuthlibDeprecationWarning
+    )
+    from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
+
+if not issubclass(AsyncOAuth2Client, httpx.AsyncClient):  # pragma: no cover - an environment problem
+    raise ImportError(
+        "authlib's OAuth client is not built on httpx here (is the httpx2 package installed?); "
+        "the console's network settings cannot apply to it."
+    )
+
+# Lengths in characters of [A-Za-z0-9] (about 5.95 bits each) from the OS's CSPRNG (generate_token).
+STATE_LENGTH = 32
+NONCE_LENGTH = 32
+VERIFIER_LENGTH = 64  # RFC 7636 4.1: 43 to 128 characters
+
+
+class OAuthClient(AsyncOAuth2Client):  # type: ignore[misc]  # authlib has no type hints
+    """authlib's AsyncOAuth2Client for one profile, with two changes.
+
+    It never attaches a token on its own (the session decides what is sent where), so the same client
+    also fetches discovery documents and key sets; and it tells authlib's failures in the console's
+    words, with the provider's response at hand.
+    """
+
+    async def request(  # type: ignore[no-untyped-def]
+        self, method, url, withhold_token=True, auth=httpx.USE_CLIENT_DEFAULT, **kwargs
+    ) -> httpx.Response:
+        response: httpx.Response = await super().request(
+            method, url, withhold_token=withhold_token, auth=auth, **kwargs
+        )
+        return response
+
+    def parse_response_token(self, resp: httpx.Response) -> Any:
+        try:
+            token = super().parse_response_token(resp)
+        except OAuthError as exc:  # the provider's {"error": ...}: the user gets its words
+            raise SignInRefused(str(exc.error or ""), str(exc.description or "")) from None
+        except (httpx.HTTPStatusError, ValueError, TypeError):  # 5xx, not JSON, fields authlib cannot read
+            raise _unreadable_token_response(resp) from None
+        if resp.status_code != 200:
+            raise _unreadable_token_response(resp)
+        return token
+
+
+def oauth_client(profile: Profile, transport: httpx.AsyncBaseTransport | None = None) -> OAuthClient:
+    """The OAuth client of ``profile``: a public client using PKCE S256, over the console's HTTP settings."""
+    return OAuthClient(
+        client_id=profile.client_id,
+        token_endpoint_auth_method="none",
+        revocation_endpoint_auth_method="none",
+        code_challenge_method="S256",
+        **client_options(profile, transport=transport),
+    )
+
+
+def _unreadable_token_response(response: httpx.Response) -> ProviderError:
+    if response.status_code != 200:
+        return ProviderError(
+            f"The provider's token endpoint failed: {error_from_response(response)}",
+            hint="This is a problem on the provider's side; try again in a moment.",
+        )
+    body = _json_or_none(response)
+    if isinstance(body, dict):
+        parse_token_response(body)  # raises, naming the field authlib could not read
+    return ProviderError(
+        "The provider's token endpoint answered with something that is not JSON: "
+        + error_from_response(response).detail
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +122,6 @@ class AuthorizationRequest:
 
     url: str
     redirect_uri: str
-    client_id: str
     scopes: tuple[str, ...]
     state: str
     verifier: str
@@ -51,42 +131,36 @@ class AuthorizationRequest:
         return f"AuthorizationRequest(redirect_uri={self.redirect_uri!r}, scopes={self.scopes!r}, ...)"
 
 
+def new_state() -> str:
+    return str(generate_token(STATE_LENGTH))
+
+
 def new_authorization_request(
+    client: OAuthClient,
     metadata: ProviderMetadata,
-    client_id: str,
     scopes: tuple[str, ...],
     redirect_uri: str,
     *,
+    state: str,
     extra: dict[str, str] | None = None,
 ) -> AuthorizationRequest:
-    state = pkce.make_state()
-    verifier = pkce.make_verifier()
-    nonce = pkce.make_nonce() if "openid" in scopes else None
-    params = {
-        "response_type": "code",
-        "client_id": client_id,
-        "redirect_uri": redirect_uri,
-        "scope": " ".join(scopes),
-        "state": state,
-        "code_challenge": pkce.s256_challenge(verifier),
-        "code_challenge_method": pkce.METHOD,
-    }
-    if nonce is not None:
-        params["nonce"] = nonce
-    params.update(extra or {})
-    url = _add_query(metadata.authorization_endpoint, params)
-    return AuthorizationRequest(url, redirect_uri, client_id, scopes, state, verifier, nonce)
+    """The authorization URL (authlib keeps the endpoint's own query, as RFC 6749 3.1 requires)."""
+    verifier = str(generate_token(VERIFIER_LENGTH))
+    nonce = str(generate_token(NONCE_LENGTH)) if "openid" in scopes else None
+    url, _ = client.create_authorization_url(
+        metadata.authorization_endpoint,
+        state=state,
+        code_verifier=verifier,
+        redirect_uri=redirect_uri,
+        scope=" ".join(scopes),
+        nonce=nonce,
+        **(extra or {}),
+    )
+    return AuthorizationRequest(str(url), redirect_uri, scopes, state, verifier, nonce)
 
 
-def _add_query(endpoint: str, params: dict[str, str]) -> str:
-    # The endpoint may carry its own query (RFC 6749 3.1 says it must be kept).
-    parts = urlsplit(endpoint)
-    query = parts.query + ("&" if parts.query else "") + urlencode(params)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
-
-
-def check_callback(callback: Callback, request: AuthorizationRequest, metadata: ProviderMetadata) -> str:
-    """The authorization code, when the callback belongs to ``request``; raises otherwise."""
+def check_callback(callback: Callback, metadata: ProviderMetadata) -> str:
+    """The authorization code of a callback the receiver delivered (its state matched); raises otherwise."""
     check_callback_shape(callback)
     params = callback.params
     iss = params.get("iss")
@@ -102,12 +176,6 @@ def check_callback(callback: Callback, request: AuthorizationRequest, metadata: 
                 f"The sign-in response comes from the issuer {iss[:120]!r}, not from "
                 f"{metadata.issuer!r}. It was not used (this protects against mix-up attacks)."
             )
-    state = params.get("state")
-    if state is None or not hmac.compare_digest(state.encode(), request.state.encode()):
-        raise CallbackError(
-            "The sign-in response does not belong to the sign-in in progress (its state does not match). "
-            "It was not used."
-        )
     if "error" in params:
         raise SignInRefused(params["error"], params.get("error_description", ""))
     code = params.get("code", "")
@@ -116,28 +184,13 @@ def check_callback(callback: Callback, request: AuthorizationRequest, metadata: 
     return code
 
 
-async def token_request(
-    client: httpx.AsyncClient, metadata: ProviderMetadata, form: dict[str, str]
-) -> TokenResponse:
-    """POST to the token endpoint; the parsed success response, or a readable error."""
+async def _token_call(metadata: ProviderMetadata, call: Awaitable[Any]) -> TokenResponse:
+    """Await one of authlib's token endpoint calls; the parsed success response, or a readable error."""
     try:
-        response = await client.post(metadata.token_endpoint, data=form, headers=FORM_HEADERS)
+        token = await call
     except httpx.HTTPError as exc:
         raise network_error(exc, metadata.token_endpoint) from exc
-    body = _json_or_none(response)
-    if response.status_code == 200:
-        if body is None:
-            raise ProviderError(
-                "The provider's token endpoint answered with something that is not JSON: "
-                + error_from_response(response).detail
-            )
-        return parse_token_response(body)
-    if response.status_code in (400, 401) and isinstance(body, dict) and isinstance(body.get("error"), str):
-        raise SignInRefused(body["error"], str(body.get("error_description") or ""))
-    raise ProviderError(
-        f"The provider's token endpoint failed: {error_from_response(response)}",
-        hint="This is a problem on the provider's side; try again in a moment.",
-    )
+    return parse_token_response(dict(token))
 
 
 def _json_or_none(response: httpx.Response) -> Any:
@@ -148,29 +201,25 @@ def _json_or_none(response: httpx.Response) -> Any:
 
 
 async def exchange_code(
-    client: httpx.AsyncClient, metadata: ProviderMetadata, request: AuthorizationRequest, code: str
+    client: OAuthClient, metadata: ProviderMetadata, request: AuthorizationRequest, code: str
 ) -> TokenResponse:
-    return await token_request(
-        client,
+    return await _token_call(
         metadata,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": request.redirect_uri,
-            "client_id": request.client_id,
-            "code_verifier": request.verifier,
-        },
+        client.fetch_token(
+            metadata.token_endpoint,
+            grant_type="authorization_code",
+            code=code,
+            redirect_uri=request.redirect_uri,
+            code_verifier=request.verifier,
+        ),
     )
 
 
-async def refresh_grant(
-    client: httpx.AsyncClient, metadata: ProviderMetadata, client_id: str, refresh_token: str
-) -> TokenResponse:
-    # No scope parameter: the refreshed grant keeps the scopes originally granted (RFC 6749 6).
-    return await token_request(
-        client,
-        metadata,
-        {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id},
+async def refresh_grant(client: OAuthClient, metadata: ProviderMetadata, refresh_token: str) -> TokenResponse:
+    # No scope parameter (the client has none set): the refreshed grant keeps the scopes originally
+    # granted (RFC 6749 6).
+    return await _token_call(
+        metadata, client.refresh_token(metadata.token_endpoint, refresh_token=refresh_token)
     )
 
 
@@ -181,16 +230,14 @@ class Revocation:
 
 
 async def revoke(
-    client: httpx.AsyncClient, metadata: ProviderMetadata, client_id: str, token: str, token_type_hint: str
+    client: OAuthClient, metadata: ProviderMetadata, token: str, token_type_hint: str
 ) -> Revocation:
     """RFC 7009. A 200 means revoked (or already invalid); anything else is reported, not raised."""
     if not metadata.revocation_endpoint:
         return Revocation(False, "the provider has no revocation endpoint; the token expires on its own")
     try:
-        response = await client.post(
-            metadata.revocation_endpoint,
-            data={"token": token, "token_type_hint": token_type_hint, "client_id": client_id},
-            headers=FORM_HEADERS,
+        response = await client.revoke_token(
+            metadata.revocation_endpoint, token=token, token_type_hint=token_type_hint
         )
     except httpx.HTTPError as exc:
         return Revocation(False, f"could not reach the provider to revoke the session: {network_error(exc)}")
@@ -230,7 +277,7 @@ class DeviceAuthorization:
 
 
 async def start_device_authorization(
-    client: httpx.AsyncClient, metadata: ProviderMetadata, client_id: str, scopes: tuple[str, ...]
+    client: OAuthClient, metadata: ProviderMetadata, scopes: tuple[str, ...]
 ) -> DeviceAuthorization:
     """RFC 8628 3.1/3.2: ask the provider for a device code and a user code."""
     if not metadata.device_authorization_endpoint:
@@ -242,8 +289,8 @@ async def start_device_authorization(
     try:
         response = await client.post(
             metadata.device_authorization_endpoint,
-            data={"client_id": client_id, "scope": " ".join(scopes)},
-            headers=FORM_HEADERS,
+            data={"client_id": client.client_id, "scope": " ".join(scopes)},
+            headers={"Accept": "application/json"},
         )
     except httpx.HTTPError as exc:
         raise network_error(exc, metadata.device_authorization_endpoint) from exc
@@ -278,9 +325,8 @@ async def start_device_authorization(
 
 
 async def poll_device_token(
-    client: httpx.AsyncClient,
+    client: OAuthClient,
     metadata: ProviderMetadata,
-    client_id: str,
     device: DeviceAuthorization,
     *,
     wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -288,12 +334,16 @@ async def poll_device_token(
     """RFC 8628 3.4/3.5: poll until the user approves, refuses, or the code expires."""
     interval = device.interval
     waited = 0.0
-    form = {"grant_type": DEVICE_GRANT, "device_code": device.device_code, "client_id": client_id}
     while True:
         await wait(interval)
         waited += interval
         try:
-            return await token_request(client, metadata, form)
+            return await _token_call(
+                metadata,
+                client.fetch_token(
+                    metadata.token_endpoint, grant_type=DEVICE_GRANT, device_code=device.device_code
+                ),
+            )
         except SignInRefused as exc:
             if exc.error == "authorization_pending":
                 pass

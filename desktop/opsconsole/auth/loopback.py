@@ -1,11 +1,15 @@
 """The one-shot loopback receiver the browser returns to after sign-in (RFC 8252 7.3).
 
 It listens on 127.0.0.1 (``::1`` when this machine has no IPv4 loopback) on an ephemeral port, or on the
-profile's ``redirect_port`` for providers that pin it. The first GET of ``/callback`` that carries a
-``code`` or an ``error`` is handed to the sign-in flow, and the browser's connection is held open until
-the flow has finished the token exchange, so the page can honestly say "signed in" or what went wrong.
-Anything else (``/favicon.ico``, a stray request, a second callback) gets a short polite answer and
-changes nothing. After the answer the listener closes: a replayed callback URL finds no one listening.
+profile's ``redirect_port`` for providers that pin it. The first GET of ``/callback`` that carries this
+sign-in's ``state`` and a ``code`` or an ``error`` is handed to the sign-in flow, and the browser's
+connection is held open until the flow has finished the token exchange, so the page can honestly say
+"signed in" or what went wrong. Any process on this machine can reach the port, so the state is the
+receiver's first check (RFC 6749 10.12): a callback with a missing or wrong state, an ``error=``
+included, is answered 400 and changes nothing; the receiver keeps listening for the real browser until
+the time runs out. Anything else (``/favicon.ico``, a stray request, a second callback) also gets a
+short polite answer. After the answer the listener closes: a replayed callback URL finds no one
+listening.
 
 The HTTP handling is deliberately minimal (one request per connection, bounded sizes and times): the
 only client is the user's own browser, and nothing here needs more than a request line.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import hmac
 import html
 import logging
 import socket
@@ -49,17 +54,25 @@ class Callback:
 
 
 class LoopbackReceiver:
-    """Async context manager: ``async with LoopbackReceiver() as r: url = r.redirect_uri; cb = await r.wait()``."""
+    """Async context manager: ``async with LoopbackReceiver(state) as r: url = r.redirect_uri; cb = await r.wait()``.
+
+    ``state`` is the one the authorization request carries: only a callback that returns it is delivered.
+    """
 
     def __init__(
         self,
+        state: str,
         port: int = 0,
         *,
         hosts: tuple[str, ...] = (_IPV4, _IPV6),
         path: str = CALLBACK_PATH,
         app_name: str = "Ops Console",
     ) -> None:
+        if not state:
+            raise ValueError("a sign-in receiver needs the state of its authorization request")
+        self._state = state.encode()
         self._port = port
+        self._refused = 0  # callbacks that did not carry this sign-in's state
         self._hosts = hosts
         self._path = path
         self._app_name = app_name
@@ -125,7 +138,13 @@ class LoopbackReceiver:
         except TimeoutError:
             limit = give_up_after or 0.0
             minutes = f"{limit / 60:g} minutes" if limit >= 60 else f"{limit:g} seconds"
-            raise SignInTimeout(f"The browser did not come back to the console within {minutes}.") from None
+            text = f"The browser did not come back to the console within {minutes}."
+            if self._refused:
+                text += (
+                    f" {self._refused} sign-in response(s) that did not belong to this sign-in (wrong or "
+                    "missing state) were refused; only the tab the console opened can finish it."
+                )
+            raise SignInTimeout(text) from None
 
     async def respond(self, ok: bool, message: str) -> None:
         """Answer the browser that delivered the callback, then stop listening."""
@@ -204,6 +223,21 @@ class LoopbackReceiver:
             await _send(writer, 405, _page("Method not allowed", "", ok=False), extra=(("Allow", "GET"),))
             return False
         raw = parse_qs(url.query, keep_blank_values=True)
+        if not self._belongs(raw.get("state", [])):
+            # Another tab, a replayed link or another local process: refused, and the sign-in goes on.
+            self._refused += 1
+            log.warning("refused a sign-in callback without this sign-in's state")
+            await _send(
+                writer,
+                400,
+                _page(
+                    "Not this sign-in",
+                    "This response does not belong to the sign-in in progress, so it was ignored. "
+                    "Finish the sign-in in the tab the console opened, or start it again from the console.",
+                    ok=False,
+                ),
+            )
+            return False
         if "code" not in raw and "error" not in raw:
             await _send(
                 writer,
@@ -232,6 +266,10 @@ class LoopbackReceiver:
         # Hold the connection until respond() (or close()) answers it; a flow that forgets gets a timeout.
         self._expiry = asyncio.get_running_loop().call_later(_VERDICT_TIMEOUT, self._expire, callback)
         return True
+
+    def _belongs(self, states: list[str]) -> bool:
+        # Exactly one state, equal to ours; compared in constant time so a local process cannot time it.
+        return len(states) == 1 and hmac.compare_digest(states[0].encode(), self._state)
 
     def _expire(self, callback: Callback) -> None:
         if self._pending is callback and callback._writer is not None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import threading
 import time
 import webbrowser
@@ -50,17 +49,20 @@ from .errors import (
 )
 from .flow import (
     DeviceAuthorization,
+    OAuthClient,
     Revocation,
     check_callback,
     exchange_code,
     new_authorization_request,
+    new_state,
+    oauth_client,
     poll_device_token,
     refresh_grant,
     revoke,
     start_device_authorization,
 )
 from .loopback import DEFAULT_TIMEOUT, LoopbackReceiver
-from .store import MemoryStore, StoreChoice, TokenStore, open_store
+from .store import MemoryStore, StoreChoice, TokenStore, file_stem, open_store
 from .tokens import TokenResponse, TokenSet, TokenVerifier, build_token_set
 
 log = logging.getLogger("opsconsole.auth")
@@ -149,7 +151,7 @@ class Session:
         self._tokens: TokenSet | None = None
         self._loaded = False
         self._verifier: TokenVerifier | None = None
-        self._http: httpx.AsyncClient | None = None
+        self._http: OAuthClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
         self._listeners: list[Callable[[SessionEvent], None]] = []
@@ -191,10 +193,11 @@ class Session:
             self._lock = asyncio.Lock()
             self._http = None
 
-    def _client(self) -> httpx.AsyncClient:
+    def _client(self) -> OAuthClient:
+        """authlib's OAuth client for this profile: the protocol steps, discovery and the key set."""
         self._bind_loop()
         if self._http is None:
-            self._http = build_client(self.profile, base_url="", transport=self._transport)
+            self._http = oauth_client(self.profile, self._transport)
         return self._http
 
     # -- provider ----------------------------------------------------------------------------------
@@ -305,9 +308,7 @@ class Session:
             )
         metadata = await self.metadata()
         try:
-            response = await refresh_grant(
-                self._client(), metadata, self.profile.client_id, stored.refresh_token
-            )
+            response = await refresh_grant(self._client(), metadata, stored.refresh_token)
             tokens = await self._verified(response, previous=stored, nonce=None)
         except SignInRefused as exc:
             if exc.error != "invalid_grant":
@@ -382,7 +383,7 @@ class Session:
         if self.store.kind != "keyring":
             yield  # memory is private to this process: the asyncio lock is all it needs
             return
-        name = re.sub(r"[^A-Za-z0-9_.-]", "_", self.profile.name)
+        name = file_stem(self.profile.name)
         path = await asyncio.to_thread(paths.lock_dir)
         lock = filelock.AsyncFileLock(str(path / f"auth-{name}.lock"), timeout=self._lock_timeout)
         try:
@@ -416,9 +417,10 @@ class Session:
         if not self.interactive:
             raise SignInRequired(f'Not signed in to profile "{self.profile.name}".')
         metadata = await self.metadata()
-        async with LoopbackReceiver(self.profile.redirect_port) as receiver:
+        state = new_state()
+        async with LoopbackReceiver(state, self.profile.redirect_port) as receiver:
             request = new_authorization_request(
-                metadata, self.profile.client_id, self.profile.scopes, receiver.redirect_uri
+                self._client(), metadata, self.profile.scopes, receiver.redirect_uri, state=state
             )
             if on_url is not None:
                 on_url(request.url)
@@ -426,7 +428,7 @@ class Session:
                 self._launch_browser(request.url, on_notice)
             callback = await receiver.wait(give_up_after)
             try:
-                code = check_callback(callback, request, metadata)
+                code = check_callback(callback, metadata)
                 response = await exchange_code(self._client(), metadata, request, code)
                 tokens = await self._verified(response, previous=None, nonce=request.nonce)
                 await self._replace(tokens)
@@ -456,13 +458,9 @@ class Session:
         if not self.interactive:
             raise SignInRequired(f'Not signed in to profile "{self.profile.name}".')
         metadata = await self.metadata()
-        device = await start_device_authorization(
-            self._client(), metadata, self.profile.client_id, self.profile.scopes
-        )
+        device = await start_device_authorization(self._client(), metadata, self.profile.scopes)
         on_code(device)
-        response = await poll_device_token(
-            self._client(), metadata, self.profile.client_id, device, wait=wait
-        )
+        response = await poll_device_token(self._client(), metadata, device, wait=wait)
         tokens = await self._verified(response, previous=None, nonce=None)
         await self._replace(tokens)
         log.info('signed in to profile "%s" from another device', self.profile.name)
@@ -483,13 +481,7 @@ class Session:
         self._emit("signed_in", tokens)
         if old is not None and old.refresh_token and old.refresh_token != tokens.refresh_token:
             with contextlib.suppress(OpsError, httpx.HTTPError):
-                await revoke(
-                    self._client(),
-                    await self.metadata(),
-                    self.profile.client_id,
-                    old.refresh_token,
-                    "refresh_token",
-                )
+                await revoke(self._client(), await self.metadata(), old.refresh_token, "refresh_token")
 
     def _launch_browser(self, url: str, on_notice: Callable[[str], None] | None) -> None:
         # webbrowser.open can block until the browser command exits (a $BROWSER script does), and that
@@ -538,7 +530,7 @@ class Session:
             if tokens.refresh_token
             else (tokens.access_token, "access_token")
         )
-        return await revoke(self._client(), metadata, self.profile.client_id, token, hint)
+        return await revoke(self._client(), metadata, token, hint)
 
     # -- HTTP clients for features -----------------------------------------------------------------
 

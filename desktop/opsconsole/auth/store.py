@@ -9,19 +9,31 @@ with nothing viable behind it, and every ``keyrings.alt`` backend (files on disk
 protected by a password the console would have to ask for; never a silent fallback).
 
 Calls into the keyring block (D-Bus, a possible unlock prompt): async code runs them in a thread.
+
+An entry older than the tokens a process holds is never left for another process to use. When a write
+fails (after a refresh the provider has already rotated the refresh token; presenting the old one
+again makes it revoke the whole family, signing out the process that holds the new one too), the entry
+is deleted. When the delete fails as well, the entry is marked outdated: a small file next to the
+profile's sign-in lock holds the SHA-256 of the entry's text (a digest, never the tokens), and every
+process ignores an entry whose digest it names. The next successful write or delete removes the mark.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import re
 import threading
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import keyring
 import keyring.backend
 import keyring.errors
 
+from .. import paths
 from ..config import Profile
 from .errors import TokenStorageError, printable
 from .tokens import TokenSet
@@ -40,6 +52,8 @@ MEMORY_WARNING = (
     "No usable keyring on this system: {reason}. Tokens are kept in memory for this run only; "
     "you will have to sign in again next time."
 )
+# An outdated mark that names no digest: the entry could not even be read, so whatever is there is old.
+_ANY_ENTRY = "*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +181,9 @@ class KeyringStore:
         text = self._call("read", self._backend.get_password, SERVICE, profile)
         if text is None:
             return None
+        if _outdated_mark(profile) in (_ANY_ENTRY, _digest(text)):
+            log.info('the keyring entry of profile "%s" is marked outdated; ignoring it', profile)
+            return None
         try:
             tokens = TokenSet.from_json(text)
         except (ValueError, TypeError) as exc:
@@ -181,6 +198,15 @@ class KeyringStore:
         return tokens
 
     def save(self, profile: str, tokens: TokenSet) -> None:
+        """Store ``tokens``; when that fails, make sure no older entry stays usable, then raise."""
+        try:
+            self._write(profile, tokens)
+        except TokenStorageError as exc:
+            note = self._retire(profile)
+            raise TokenStorageError(f"{exc} {note}".rstrip(), hint=exc.hint or None) from None
+        _remove_mark(profile)
+
+    def _write(self, profile: str, tokens: TokenSet) -> None:
         text = tokens.to_json()
         with self._lock:
             self._volatile.pop(profile, None)
@@ -196,20 +222,98 @@ class KeyringStore:
         self._call("write", self._backend.set_password, SERVICE, profile, text)
 
     def delete(self, profile: str) -> None:
+        self._delete_entry(profile)
+
+    def _delete_entry(self, profile: str) -> bool:
+        """Delete the profile's entry; True when there was one."""
         with self._lock:
             self._volatile.pop(profile, None)
         try:
             self._backend.delete_password(SERVICE, profile)
+            deleted = True
         except keyring.errors.PasswordDeleteError:
-            return  # nothing stored: already signed out
+            deleted = False  # nothing stored: already signed out
         except Exception as exc:
             raise _storage_error("delete", exc) from None
+        _remove_mark(profile)
+        return deleted
+
+    def _retire(self, profile: str) -> str:
+        """After a failed write: delete the entry, or mark it outdated; says which, for the user."""
+        try:
+            if not self._delete_entry(profile):
+                return ""  # nothing was stored: nothing can be outdated
+            return (
+                "The console removed the outdated sign-in from the keyring, so no other Ops Console uses it."
+            )
+        except TokenStorageError:
+            pass
+        try:
+            text = self._backend.get_password(SERVICE, profile)
+        except Exception:
+            digest = _ANY_ENTRY  # unreadable: whatever is there is older than this process's tokens
+        else:
+            if text is None:
+                return ""
+            digest = _digest(text)
+        try:
+            _write_mark(profile, digest)
+        except OSError as exc:
+            log.error('could not mark the keyring entry of profile "%s" outdated: %s', profile, exc)
+            return (
+                "The outdated sign-in could not be removed from the keyring nor marked outdated: another "
+                "Ops Console started now would use it and end this session. Sign in again once the "
+                "keyring works."
+            )
+        return (
+            "The outdated sign-in could not be removed from the keyring either; the console marked it "
+            "outdated, so no other Ops Console uses it."
+        )
 
     def _call(self, action: str, fn: Any, *args: str) -> Any:
         try:
             return fn(*args)
         except Exception as exc:
             raise _storage_error(action, exc) from None
+
+
+def _mark_path(profile: str) -> Path:
+    return paths.lock_dir() / f"auth-{file_stem(profile)}.outdated"
+
+
+def file_stem(profile: str) -> str:
+    """The profile's name made safe for a file name (its sign-in lock and outdated mark)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", profile)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _outdated_mark(profile: str) -> str:
+    try:
+        with open(_mark_path(profile), encoding="ascii") as file:
+            return file.read().strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _write_mark(profile: str, digest: str) -> None:
+    path = _mark_path(profile)
+    temporary = f"{path}.{os.getpid()}"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as file:
+        file.write(digest + "\n")
+    os.replace(temporary, path)  # readers see the old mark or the new one, never half of one
+
+
+def _remove_mark(profile: str) -> None:
+    try:
+        os.remove(_mark_path(profile))
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # a mark names one old entry's digest: a stale one harms nothing new
+        log.warning('could not remove the outdated mark of profile "%s": %s', profile, exc)
 
 
 def _with_access(tokens: TokenSet, access_token: str) -> TokenSet:

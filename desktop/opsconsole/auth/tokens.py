@@ -484,11 +484,17 @@ def build_token_set(
     )
     if previous is None:
         return base
-    # RFC 6749 6: without a new refresh token the old one stays valid; identity does not change on refresh.
+    # RFC 6749 6: without a new refresh token the old one stays valid (authlib hands the old one back
+    # then), and so does its expiry unless the provider restates it; identity does not change on refresh.
+    rotated = bool(response.refresh_token) and response.refresh_token != previous.refresh_token
     return replace(
         base,
         refresh_token=response.refresh_token or previous.refresh_token,
-        refresh_expires_at=base.refresh_expires_at if response.refresh_token else previous.refresh_expires_at,
+        refresh_expires_at=(
+            base.refresh_expires_at
+            if rotated or base.refresh_expires_at is not None
+            else previous.refresh_expires_at
+        ),
         subject=base.subject or previous.subject,
         username=base.username or previous.username,
         name=base.name or previous.name,

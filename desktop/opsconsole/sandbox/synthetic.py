@@ -121,6 +121,7 @@ _RULES: Final = (
     _AlertRule("MemoryPressure", "warning", "%", 90.0, 90.5, 99.5, "{service}: memory {value:.1f}% used", _SERVICES),
     _AlertRule("TokenSigningFailures", "critical", "errors/min", 1.0, 2.0, 60.0, "{service}: {value:.0f} token signing failures a minute", ("auth-service",)),
 )  # fmt: skip
+_PAIRS: Final = tuple((rule, service) for rule in _RULES for service in rule.services)
 
 
 class AlertSimulator:
@@ -151,7 +152,7 @@ class AlertSimulator:
 
     def _fire(self, now: dt.datetime) -> tuple[str, dict[str, Any]] | None:
         taken = {(a["name"], a["service"]) for a in self._open.values()}
-        choices = [(rule, svc) for rule in _RULES for svc in rule.services if (rule.name, svc) not in taken]
+        choices = [pair for pair in _PAIRS if (pair[0].name, pair[1]) not in taken]
         if not choices:
             return None
         rule, service = self._rng.choice(choices)
@@ -183,6 +184,11 @@ class AlertSimulator:
         }
 
 
+def _publish_alerts(bus: EventBus, simulator: AlertSimulator, count: int) -> None:
+    now = dt.datetime.now(dt.UTC)
+    bus.publish_many([(*simulator.step(now), None) for _ in range(count)])
+
+
 async def generate_events(bus: EventBus, rate: float, *, seed: int | None = None) -> None:
     """Publish simulated `alert.*` events on `bus` at `rate` per second until cancelled."""
     loop = asyncio.get_running_loop()
@@ -191,11 +197,11 @@ async def generate_events(bus: EventBus, rate: float, *, seed: int | None = None
     while True:
         count = pacer.take(loop.time())
         if count:
-            now = dt.datetime.now(dt.UTC)
-            batch = [(*simulator.step(now), None) for _ in range(count)]
-            # The insert runs in a worker thread; on cancellation it is waited for, so no write is
-            # left running against an engine the lifespan is about to dispose.
-            publishing = asyncio.ensure_future(asyncio.to_thread(bus.publish_many, batch))
+            # Making the alerts and inserting them run in a worker thread: this loop also writes every
+            # frame of every stream, and at 10,000 events/s the simulator alone would starve it. On
+            # cancellation the worker is waited for, so no write is left running against an engine the
+            # lifespan is about to dispose.
+            publishing = asyncio.ensure_future(asyncio.to_thread(_publish_alerts, bus, simulator, count))
             try:
                 await asyncio.shield(publishing)
             except asyncio.CancelledError:

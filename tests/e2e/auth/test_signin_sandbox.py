@@ -24,7 +24,6 @@ from tests.support.scripted_browser import browser_command
 from opsconsole import paths
 from opsconsole.auth import SignInRefused
 from opsconsole.auth.discovery import DiscoveryCache
-from opsconsole.auth.errors import CallbackError
 from opsconsole.auth.session import Session
 from opsconsole.auth.store import SERVICE, MemoryStore
 from opsconsole.auth.tokens import TokenSet
@@ -241,15 +240,20 @@ async def test_a_replayed_callback_is_refused_by_the_console(sandbox: RunningSan
 
     async with _session(sandbox, open_browser=_browser(deliver=keep)) as session:
         first = await session.login()
+        refused: list[httpx.Response] = []
 
-        def replay(fresh: str) -> str:
-            # the old callback (old code, old state) delivered to the new sign-in's receiver
-            return re.sub(r"^http://127\.0\.0\.1:\d+", fresh.split("/callback")[0], captured[0])
+        def replay_then_browse(url: str) -> bool:
+            # the old callback (old code, old state) reaches the new sign-in's receiver first
+            callback = scripted_login(url, SUPPORT, PASSWORD)
+            receiver = callback.split("/callback")[0]
+            refused.append(httpx.get(re.sub(r"^http://127\.0\.0\.1:\d+", receiver, captured[0]), timeout=30))
+            httpx.get(callback, timeout=30)
+            return True
 
-        session._open_browser = _browser(deliver=replay)
-        with pytest.raises(CallbackError, match="state does not match"):
-            await session.login()
-        assert await session.current() == first
+        session._open_browser = replay_then_browse
+        second = await session.login()
+        assert [r.status_code for r in refused] == [400] and "Not this sign-in" in refused[0].text
+        assert second.refresh_token != first.refresh_token and await session.current() == second
         # and the code itself is spent: the sandbox refuses to exchange it again
         with pytest.raises(SignInRefused, match="invalid_grant"):
             from opsconsole.auth import flow
@@ -258,7 +262,6 @@ async def test_a_replayed_callback_is_refused_by_the_console(sandbox: RunningSan
             request = flow.AuthorizationRequest(
                 url="",
                 redirect_uri=captured[0].split("?")[0],
-                client_id="opsconsole",
                 scopes=(),
                 state=params["state"],
                 verifier="x" * 43,

@@ -23,6 +23,7 @@ class DictKeyring(keyring.backend.KeyringBackend):
         super().__init__()
         self.secrets: dict[tuple[str, str], str] = {}
         self.locked = False
+        self.failing: set[str] = set()  # "set", "delete": operations that fail as a broken D-Bus would
 
     def get_password(self, service: str, username: str) -> str | None:
         if self.locked:
@@ -32,9 +33,13 @@ class DictKeyring(keyring.backend.KeyringBackend):
     def set_password(self, service: str, username: str, password: str) -> None:
         if self.locked:
             raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
+        if "set" in self.failing:
+            raise keyring.errors.PasswordSetError("the Secret Service did not answer")
         self.secrets[(service, username)] = password
 
     def delete_password(self, service: str, username: str) -> None:
+        if "delete" in self.failing:
+            raise keyring.errors.KeyringError("the Secret Service did not answer")
         if (service, username) not in self.secrets:
             raise keyring.errors.PasswordDeleteError("not found")
         del self.secrets[(service, username)]

@@ -86,6 +86,7 @@ class Behaviour:
     token_delay: float = 0.0  # seconds the token endpoint takes (widens race windows)
     device_interval: int = 1  # RFC 8628 polling interval it asks for
     device_slow_down: bool = False  # answer the first poll with slow_down
+    token_overrides: dict[str, Any] = field(default_factory=dict)  # fields changed in token responses
 
 
 class MiniProvider:
@@ -102,6 +103,7 @@ class MiniProvider:
         self.revoked: list[str] = []
         self.token_calls: dict[str, int] = {"authorization_code": 0, "refresh_token": 0}
         self.requests: list[str] = []
+        self.posts: list[tuple[str, dict[str, str], dict[str, str]]] = []  # path, headers, form
         self.api_calls = 0
         self.clock = time.time  # tests share a movable clock with the client
         self.devices: dict[str, dict[str, Any]] = {}  # device_code -> grant, user_code, state, polls
@@ -204,6 +206,7 @@ class MiniProvider:
             if grant.nonce:
                 claims["nonce"] = grant.nonce
             body["id_token"] = self.sign(claims)
+        body.update(b.token_overrides)
         return body
 
     def approve_device(self, user_code: str, *, approve: bool = True) -> None:
@@ -352,6 +355,7 @@ def _handler_for(provider: MiniProvider) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             provider.requests.append(url.path)
             form = self._form()
+            provider.posts.append((url.path, dict(self.headers), form))
             if url.path == "/token":
                 self._token(form)
             elif url.path == "/device":

@@ -11,16 +11,18 @@ import pytest
 from opsconsole.auth.errors import AuthError, CallbackError, SignInTimeout
 from opsconsole.auth.loopback import LoopbackReceiver, check_callback_shape
 
+STATE = "xyz"
+
 
 async def test_listens_on_ipv4_loopback_on_an_ephemeral_port() -> None:
-    async with LoopbackReceiver() as receiver:
+    async with LoopbackReceiver(STATE) as receiver:
         assert receiver.host == "127.0.0.1"
         assert receiver.port > 1024
         assert receiver.redirect_uri == f"http://127.0.0.1:{receiver.port}/callback"
 
 
 async def test_first_valid_callback_is_delivered_and_answered_after_the_verdict() -> None:
-    async with LoopbackReceiver() as receiver, httpx.AsyncClient() as client:
+    async with LoopbackReceiver(STATE) as receiver, httpx.AsyncClient() as client:
         browser = asyncio.create_task(client.get(receiver.redirect_uri + "?code=abc&state=xyz"))
         callback = await receiver.wait(5)
         assert callback.params == {"code": "abc", "state": "xyz"}
@@ -34,8 +36,8 @@ async def test_first_valid_callback_is_delivered_and_answered_after_the_verdict(
 
 
 async def test_a_failure_is_shown_to_the_browser_in_words() -> None:
-    async with LoopbackReceiver() as receiver, httpx.AsyncClient() as client:
-        browser = asyncio.create_task(client.get(receiver.redirect_uri + "?error=access_denied&state=s"))
+    async with LoopbackReceiver(STATE) as receiver, httpx.AsyncClient() as client:
+        browser = asyncio.create_task(client.get(receiver.redirect_uri + "?error=access_denied&state=xyz"))
         await receiver.wait(5)
         await receiver.respond(False, "The sign-in was declined <script>")
         page = await browser
@@ -45,20 +47,65 @@ async def test_a_failure_is_shown_to_the_browser_in_words() -> None:
 
 
 async def test_stray_requests_are_answered_politely_and_ignored() -> None:
-    async with LoopbackReceiver() as receiver, httpx.AsyncClient() as client:
+    async with LoopbackReceiver(STATE) as receiver, httpx.AsyncClient() as client:
         base = f"http://127.0.0.1:{receiver.port}"
         favicon = await client.get(base + "/favicon.ico")
         stray = await client.get(base + "/anything")
         empty = await client.get(base + "/callback")
-        posted = await client.post(base + "/callback?code=x&state=y")
+        posted = await client.post(base + "/callback?code=x&state=xyz")
         assert (favicon.status_code, stray.status_code, empty.status_code) == (404, 404, 400)
         assert posted.status_code == 405
         with pytest.raises(SignInTimeout):
             await receiver.wait(0.05)  # none of those was a callback
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?error=access_denied",  # no state: the attack of issue 15, item 9
+        "?error=access_denied&state=guess",
+        "?code=stolen&state=guess",
+        "?code=stolen&state=",
+        "?code=c&state=xyz&state=guess",  # two states: ambiguous, so not ours
+        "?code=c&state=XYZ",
+    ],
+)
+async def test_a_callback_without_this_sign_ins_state_is_refused_and_the_receiver_keeps_listening(
+    query: str,
+) -> None:
+    async with LoopbackReceiver(STATE) as receiver, httpx.AsyncClient() as client:
+        refused = await client.get(receiver.redirect_uri + query)
+        assert refused.status_code == 400
+        assert "does not belong to the sign-in in progress" in refused.text
+        browser = asyncio.create_task(client.get(receiver.redirect_uri + "?code=real&state=xyz"))
+        callback = await receiver.wait(5)
+        assert callback.params == {"code": "real", "state": "xyz"}
+        await receiver.respond(True, "ok")
+        assert (await browser).status_code == 200
+
+
+async def test_an_error_with_the_right_state_is_delivered() -> None:
+    async with LoopbackReceiver(STATE) as receiver, httpx.AsyncClient() as client:
+        browser = asyncio.create_task(client.get(receiver.redirect_uri + "?error=access_denied&state=xyz"))
+        assert (await receiver.wait(5)).params["error"] == "access_denied"
+        await receiver.respond(False, "declined")
+        assert (await browser).status_code == 400
+
+
+async def test_a_timeout_after_refused_callbacks_says_so() -> None:
+    async with LoopbackReceiver(STATE) as receiver, httpx.AsyncClient() as client:
+        assert (await client.get(receiver.redirect_uri + "?error=x")).status_code == 400
+        with pytest.raises(SignInTimeout, match=r"1 sign-in response\(s\) that did not belong"):
+            await receiver.wait(0.05)
+
+
+def test_a_receiver_without_a_state_cannot_be_made() -> None:
+    with pytest.raises(ValueError, match="needs the state"):
+        LoopbackReceiver("")
+
+
 async def test_it_is_one_shot_a_replayed_callback_finds_no_listener() -> None:
-    receiver = LoopbackReceiver()
+    receiver = LoopbackReceiver(STATE)
     uri = await receiver.start()
     async with httpx.AsyncClient() as client:
         browser = asyncio.create_task(client.get(uri + "?code=abc&state=xyz"))
@@ -72,13 +119,13 @@ async def test_it_is_one_shot_a_replayed_callback_finds_no_listener() -> None:
 
 
 async def test_it_times_out_with_a_clear_error() -> None:
-    async with LoopbackReceiver() as receiver:
+    async with LoopbackReceiver(STATE) as receiver:
         with pytest.raises(SignInTimeout, match=r"did not come back to the console within 0\.1 seconds"):
             await receiver.wait(0.1)
 
 
 async def test_stopping_mid_exchange_leaves_the_browser_a_page_and_stops_listening() -> None:
-    receiver = LoopbackReceiver()
+    receiver = LoopbackReceiver(STATE)
     uri = await receiver.start()
     async with httpx.AsyncClient() as client:
         browser = asyncio.create_task(client.get(uri + "?code=abc&state=xyz"))
@@ -91,7 +138,7 @@ async def test_stopping_mid_exchange_leaves_the_browser_a_page_and_stops_listeni
 
 
 async def test_cancel_while_waiting_for_the_browser() -> None:
-    async with LoopbackReceiver() as receiver:
+    async with LoopbackReceiver(STATE) as receiver:
         waiting = asyncio.create_task(receiver.wait(60))
         await asyncio.sleep(0)
         waiting.cancel()
@@ -106,9 +153,9 @@ async def test_falls_back_to_ipv6_when_ipv4_loopback_is_unavailable() -> None:
             probe.bind(("::1", 0))
     except OSError:
         pytest.skip("this machine has no IPv6 loopback")
-    async with LoopbackReceiver(hosts=("192.0.2.1", "::1")) as receiver, httpx.AsyncClient() as client:
+    async with LoopbackReceiver(STATE, hosts=("192.0.2.1", "::1")) as receiver, httpx.AsyncClient() as client:
         assert receiver.redirect_uri == f"http://[::1]:{receiver.port}/callback"
-        browser = asyncio.create_task(client.get(receiver.redirect_uri + "?code=c&state=s"))
+        browser = asyncio.create_task(client.get(receiver.redirect_uri + "?code=c&state=xyz"))
         assert (await receiver.wait(5)).params["code"] == "c"
         await receiver.respond(True, "ok")
         assert (await browser).status_code == 200
@@ -120,7 +167,7 @@ async def test_a_pinned_port_in_use_is_explained() -> None:
         busy.listen()
         port = busy.getsockname()[1]
         with pytest.raises(AuthError, match=f"Port {port} on 127.0.0.1 is already in use") as caught:
-            await LoopbackReceiver(port).start()
+            await LoopbackReceiver(STATE, port).start()
     assert "redirect_port" in caught.value.hint
 
 
@@ -128,13 +175,13 @@ async def test_a_pinned_port_is_used_when_free() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    async with LoopbackReceiver(port) as receiver:
+    async with LoopbackReceiver(STATE, port) as receiver:
         assert receiver.redirect_uri == f"http://127.0.0.1:{port}/callback"
 
 
 async def test_repeated_parameters_are_refused() -> None:
-    async with LoopbackReceiver() as receiver, httpx.AsyncClient() as client:
-        browser = asyncio.create_task(client.get(receiver.redirect_uri + "?code=a&code=b&state=s"))
+    async with LoopbackReceiver(STATE) as receiver, httpx.AsyncClient() as client:
+        browser = asyncio.create_task(client.get(receiver.redirect_uri + "?code=a&code=b&state=xyz"))
         callback = await receiver.wait(5)
         with pytest.raises(CallbackError, match="repeats the parameter"):
             check_callback_shape(callback)
@@ -143,13 +190,13 @@ async def test_repeated_parameters_are_refused() -> None:
 
 
 async def test_garbage_on_the_socket_does_not_break_the_receiver() -> None:
-    async with LoopbackReceiver() as receiver, httpx.AsyncClient() as client:
+    async with LoopbackReceiver(STATE) as receiver, httpx.AsyncClient() as client:
         reader, writer = await asyncio.open_connection("127.0.0.1", receiver.port)
         writer.write(b"NONSENSE\r\n\r\n")
         await writer.drain()
         assert (await reader.read()).startswith(b"HTTP/1.1 400")
         writer.close()
-        browser = asyncio.create_task(client.get(receiver.redirect_uri + "?code=c&state=s"))
+        browser = asyncio.create_task(client.get(receiver.redirect_uri + "?code=c&state=xyz"))
         assert (await receiver.wait(5)).params["code"] == "c"
         await receiver.respond(True, "ok")
         assert (await browser).status_code == 200

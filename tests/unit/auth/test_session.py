@@ -61,7 +61,6 @@ async def test_sign_in_stores_verified_tokens_and_tells_the_browser(
 
 
 HOSTILE: list[tuple[dict[str, Any], type[Exception], str]] = [
-    ({"callback": "wrong_state"}, CallbackError, "state does not match"),
     ({"callback": "deny"}, SignInRefused, r"declined .*\(access_denied\): The user said no"),
     ({"callback": "invalid_scope"}, SignInRefused, r"refused the requested scopes \(invalid_scope\)"),
     ({"callback": "wrong_iss"}, CallbackError, "comes from the issuer 'https://evil.example'"),
@@ -70,7 +69,9 @@ HOSTILE: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"issuer_claim": "https://evil.example"}, TokenError, "issued by 'https://evil.example'"),
     ({"already_expired": True}, TokenError, "already expired"),
     ({"token_status": 500}, ProviderError, r"token endpoint failed: Internal Server Error \(HTTP 500\)"),
-    ({"token_html": True}, ProviderError, "not JSON"),
+    ({"token_html": True}, ProviderError, r"not JSON: an HTML page.*: Login"),
+    ({"token_overrides": {"expires_in": "soon"}}, ProviderError, "invalid expires_in"),
+    ({"token_overrides": {"token_type": "mac"}}, ProviderError, "only uses Bearer tokens"),
     ({"omit_id_token": True}, TokenError, "no ID token"),
 ]
 
@@ -101,30 +102,48 @@ async def test_a_broken_discovery_stops_before_the_browser(
     assert "/authorize" not in provider.requests and _stored(session) is None
 
 
-async def test_a_replayed_callback_is_refused_and_changes_nothing(provider: MiniProvider) -> None:
+async def test_a_replayed_callback_is_refused_and_the_real_one_still_signs_in(provider: MiniProvider) -> None:
     async with session_for(provider) as session:
         first = await session.login()
         old = urlsplit(provider.last_callback_url)
+        answers: list[int] = []
 
-        def replay(url: str) -> bool:
-            # An attacker (or a browser's history) delivers the earlier callback to the new sign-in.
-            redirect = dict(p.split("=", 1) for p in urlsplit(url).query.split("&"))["redirect_uri"]
-            port = urlsplit(httpx.URL("http://x/?r=" + redirect).params["r"]).port
+        def replay_then_browse(url: str) -> bool:
+            # An attacker (or a browser's history) delivers the earlier callback to the new sign-in first.
+            port = urlsplit(httpx.URL(url).params["redirect_uri"]).port
             with httpx.Client() as client:
-                client.get(urlunsplit((old.scheme, f"127.0.0.1:{port}", old.path, old.query, "")))
-            return True
+                stale = client.get(urlunsplit((old.scheme, f"127.0.0.1:{port}", old.path, old.query, "")))
+            answers.append(stale.status_code)
+            return provider.browse(url)
 
-        session._open_browser = replay
-        with pytest.raises(CallbackError, match="state does not match"):
-            await session.login()
-    assert _stored(session) == first
+        session._open_browser = replay_then_browse
+        second = await session.login()
+    assert answers == [400]
+    assert second.refresh_token != first.refresh_token and _stored(session) == second
+    assert provider.token_calls["authorization_code"] == 2  # the replayed code was never exchanged
+
+
+async def test_a_provider_returning_another_state_cannot_finish_the_sign_in(
+    make_provider: Callable[..., MiniProvider],
+) -> None:
+    provider = make_provider(callback="wrong_state")
+    async with session_for(provider) as session:
+        shown: asyncio.Queue[str] = asyncio.Queue()
+        task = asyncio.create_task(session.login(open_browser=False, on_url=shown.put_nowait))
+        assert not await asyncio.to_thread(provider.browse, await shown.get())
+        assert "Not this sign-in" in provider.final_page()
+        assert not task.done()  # refused, and still waiting for a callback that belongs to it
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert _stored(session) is None and provider.token_calls["authorization_code"] == 0
 
 
 async def test_a_code_is_good_for_one_exchange_only(provider: MiniProvider) -> None:
     async with session_for(provider) as session:
         meta = await session.metadata()
         request = flow.new_authorization_request(
-            meta, "opsconsole", ("openid",), "http://127.0.0.1:1/callback"
+            session._client(), meta, ("openid",), "http://127.0.0.1:1/callback", state="s"
         )
         async with httpx.AsyncClient() as browser:
             location = (await browser.get(request.url)).headers["location"]
@@ -142,9 +161,7 @@ async def test_refresh_rotates_and_the_old_refresh_token_is_refused(provider: Mi
         assert second.access_token != first.access_token
         assert _stored(session) == second
         with pytest.raises(SignInRefused, match="invalid_grant"):
-            await flow.refresh_grant(
-                session._client(), await session.metadata(), "opsconsole", first.refresh_token
-            )
+            await flow.refresh_grant(session._client(), await session.metadata(), first.refresh_token)
 
 
 async def test_expiry_refreshes_before_the_request(provider: MiniProvider) -> None:
@@ -257,9 +274,7 @@ async def test_sign_out_revokes_the_refresh_token_and_forgets(provider: MiniProv
         with pytest.raises(SignInRequired, match="Not signed in"):
             await session.access_token()
         with pytest.raises(SignInRefused, match="invalid_grant"):
-            await flow.refresh_grant(
-                session._client(), await session.metadata(), "opsconsole", tokens.refresh_token
-            )
+            await flow.refresh_grant(session._client(), await session.metadata(), tokens.refresh_token)
     assert _stored(session) is None and events == ["signed_in", "signed_out"]
 
 
@@ -336,3 +351,44 @@ async def test_tokens_of_another_issuer_are_ignored(provider: MiniProvider) -> N
         assert not (await session.status()).signed_in
         with pytest.raises(SignInRequired):
             await session.access_token()
+
+
+async def test_another_local_process_cannot_end_or_steer_a_sign_in(provider: MiniProvider) -> None:
+    """Issue 15 item 9: only the callback carrying this sign-in's state counts; the rest is refused."""
+    shown: asyncio.Queue[str] = asyncio.Queue()
+    async with session_for(provider) as session:
+        task = asyncio.create_task(session.login(open_browser=False, on_url=shown.put_nowait))
+        url = await shown.get()
+        redirect = httpx.URL(url).params["redirect_uri"]
+        async with httpx.AsyncClient() as intruder:
+            # What any process on this machine can send while `login` waits.
+            no_state = await intruder.get(redirect + "?error=access_denied")
+            wrong_state = await intruder.get(redirect + "?error=access_denied&state=guess")
+            forged_code = await intruder.get(redirect + "?code=stolen&state=guess")
+            other_path = await intruder.get(redirect.replace("/callback", "/done") + "?error=x")
+        assert [r.status_code for r in (no_state, wrong_state, forged_code, other_path)] == [
+            400,
+            400,
+            400,
+            404,
+        ]
+        assert "does not belong to the sign-in" in no_state.text
+        assert not task.done()  # still listening for the real browser
+        assert await asyncio.to_thread(provider.browse, url)
+        tokens = await task
+    assert tokens.username == "alice@example.test"
+    assert _stored(session) == tokens
+    assert provider.token_calls["authorization_code"] == 1  # nothing forged reached the token endpoint
+
+
+async def test_a_provider_that_does_not_rotate_keeps_the_refresh_token_and_its_expiry(
+    make_provider: Callable[..., MiniProvider],
+) -> None:
+    provider = make_provider(rotate_refresh_tokens=False, token_overrides={"refresh_expires_in": 3600})
+    async with session_for(provider) as session:
+        first = await session.login()
+        provider.behaviour.token_overrides = {}  # refresh answers say nothing about the refresh token
+        second = await session.refresh(force=True)
+    assert first.refresh_expires_at is not None
+    assert second.refresh_token == first.refresh_token and second.access_token != first.access_token
+    assert second.refresh_expires_at == first.refresh_expires_at

@@ -132,3 +132,16 @@ def test_a_failing_backend_is_reported_without_a_traceback() -> None:
         TokenStorageError, match="Could not write the tokens in the keyring: PasswordSetError"
     ):
         KeyringStore(Broken()).save("prod", _tokens())
+
+
+def test_an_entry_that_can_be_neither_replaced_removed_nor_read_is_ignored_until_a_write_succeeds() -> None:
+    backend = DictKeyring()
+    store = KeyringStore(backend)
+    store.save("prod", _tokens(access="old"))
+    backend.locked, backend.failing = True, {"delete"}
+    with pytest.raises(TokenStorageError, match="marked it outdated"):
+        store.save("prod", _tokens(access="new"))
+    backend.locked, backend.failing = False, set()
+    assert store.load("prod") is None  # the old entry is there, and nobody may use it
+    store.save("prod", _tokens(access="newer"))
+    assert store.load("prod") == _tokens(access="newer")

@@ -1,0 +1,219 @@
+"""Offscreen smoke checks of the Qt side of an installation, for ``opsconsole self-test``.
+
+:func:`check_gui` returns ``(name, ok, detail)`` for: the Qt platform plugin, the Qt binding's health
+(the PySide6 6.12.0 None-refcount bug), the app icon, the shipped resources, and the main window
+(builds, shows, paints, closes). It never raises; a failed step is reported and the rest still run
+where they can.
+
+It works from a plain process with no display: without QT_QPA_PLATFORM, DISPLAY or WAYLAND_DISPLAY it
+selects the offscreen platform. On a desktop it uses the real platform plugin (that is what needs
+checking there) but keeps the window off the screen (WA_DontShowOnScreen). When no QApplication exists
+yet, the platform plugin is first loaded in a child process: a plugin that cannot load makes Qt abort
+the process, and the self-test must report that rather than die of it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from configparser import ConfigParser
+from configparser import Error as ConfigParserError
+
+CheckResult = tuple[str, bool, str]
+
+# How far sys.getrefcount(None) may drift over the probe's calls on a sound binding (other threads and
+# caches touch None too); PySide6 6.12.0 loses one reference per call, thousands over the probe.
+REFCOUNT_PROBE_CALLS = 2000
+REFCOUNT_TOLERANCE = 50
+
+
+def check_gui() -> list[CheckResult]:
+    _choose_platform()
+    results: list[CheckResult] = []
+    platform_ok, detail = _probe_platform()
+    results.append(("qt platform", platform_ok, detail))
+    if not platform_ok:
+        reason = "skipped: the Qt platform plugin did not load"
+        return results + [
+            (name, False, reason) for name in ("qt binding", "app icon", "resources", "main window")
+        ]
+    for name, step in (
+        ("qt binding", _check_binding),
+        ("app icon", _check_icon),
+        ("resources", _check_resources),
+        ("main window", _check_window),
+    ):
+        results.append(_run(name, step))
+    return results
+
+
+def _run(name: str, step: Callable[[], str]) -> CheckResult:
+    try:
+        return (name, True, step())
+    except Exception as exc:  # a self-test reports every failure; it never dies on one
+        return (name, False, f"{exc.__class__.__name__}: {exc}")
+
+
+def _choose_platform() -> None:
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+def _probe_platform() -> tuple[bool, str]:
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None and not getattr(sys, "frozen", False):
+        # A frozen build cannot run "python -c"; it checks in-process (a failure there aborts loudly).
+        code = (
+            "import sys\nfrom PySide6.QtGui import QGuiApplication\n"
+            "app = QGuiApplication(sys.argv[:1])\nprint(app.platformName())\n"
+        )
+        try:
+            probe = subprocess.run(  # noqa: S603 - our own interpreter, fixed code
+                [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return False, f"could not start a probe process: {exc}"
+        if probe.returncode != 0:
+            lines = [line for line in probe.stderr.strip().splitlines() if line.strip()]
+            return False, " / ".join(lines[-3:]) or f"the probe process exited with {probe.returncode}"
+    try:
+        from .app import ensure_application
+
+        app = ensure_application()
+    except Exception as exc:
+        return False, f"{exc.__class__.__name__}: {exc}"
+    from PySide6.QtGui import QGuiApplication
+
+    screen = QGuiApplication.primaryScreen()
+    size = f", screen {screen.size().width()}x{screen.size().height()}" if screen is not None else ""
+    return True, f"{QGuiApplication.platformName()}{size}"
+
+
+def _check_binding() -> str:
+    import PySide6
+    from PySide6.QtCore import qVersion
+    from PySide6.QtWidgets import QWidget
+
+    version = PySide6.__version__
+    widget = QWidget()
+    try:
+        before = sys.getrefcount(None)
+        for _ in range(REFCOUNT_PROBE_CALLS):
+            widget.update()
+        drift = sys.getrefcount(None) - before
+    finally:
+        widget.deleteLater()
+    if abs(drift) > REFCOUNT_TOLERANCE:
+        raise RuntimeError(
+            f"PySide6 {version} loses references to None ({drift:+d} over {REFCOUNT_PROBE_CALLS} calls): "
+            "the process will crash with 'none_dealloc'. Install the version pinned in pyproject.toml."
+        )
+    return f"PySide6 {version}, Qt {qVersion()}, None refcount drift {drift:+d}"
+
+
+def _check_icon() -> str:
+    from .assets import APP_ICON, app_icon, resource_path
+
+    icon = app_icon()
+    sizes = []
+    for size in (16, 32, 256):
+        pixmap = icon.pixmap(size, size)
+        if pixmap.isNull() or pixmap.width() != size:
+            raise RuntimeError(f"the app icon does not render at {size} px")
+        if pixmap.toImage().pixelColor(size // 2, size // 2).alpha() == 0:
+            raise RuntimeError(f"the app icon renders empty at {size} px")
+        sizes.append(str(size))
+    return f"{resource_path(*APP_ICON)} renders at {', '.join(sizes)} px"
+
+
+def _check_resources() -> str:
+    from PySide6.QtGui import QColor, QIcon
+
+    from ... import APP_ID
+    from .assets import (
+        DESKTOP_FILE,
+        MASK_SIZES,
+        METAINFO_FILE,
+        NAV_ICONS,
+        mask_path,
+        resource_path,
+        resources_dir,
+        tinted_icon,
+    )
+
+    for name in NAV_ICONS:
+        # 21 px has no shipped mask: rendered from the SVG; 20 px is a shipped mask.
+        for size in (20, 21):
+            icon = tinted_icon(name, {QIcon.Mode.Normal: QColor("#000000")}, logical_size=size)
+            if icon.pixmap(size, size).isNull():
+                raise RuntimeError(f"navigation icon {name} does not render at {size} px")
+        missing = [str(mask_path(name, px)) for px in MASK_SIZES if not mask_path(name, px).is_file()]
+        if missing:
+            raise RuntimeError(f"missing icon masks: {', '.join(missing)}")
+
+    desktop = ConfigParser(interpolation=None)
+    desktop.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
+    try:
+        desktop.read_string(resource_path(*DESKTOP_FILE).read_text(encoding="utf-8"))
+        entry = desktop["Desktop Entry"]
+    except (ConfigParserError, KeyError) as exc:
+        raise RuntimeError(f"{DESKTOP_FILE[0]} is not a valid desktop entry: {exc}") from exc
+    if entry.get("Icon") != APP_ID or not entry.get("Exec"):
+        raise RuntimeError(f"{DESKTOP_FILE[0]} must name Icon={APP_ID} and an Exec line")
+
+    try:
+        root = ET.parse(resource_path(*METAINFO_FILE)).getroot()  # noqa: S314 - our own shipped file
+    except ET.ParseError as exc:
+        raise RuntimeError(f"{METAINFO_FILE[0]} is not valid XML: {exc}") from exc
+    if root.findtext("id") != APP_ID:
+        raise RuntimeError(f"{METAINFO_FILE[0]} has id {root.findtext('id')!r}, expected {APP_ID}")
+    return f"{len(NAV_ICONS)} navigation icons, desktop entry and metainfo in {resources_dir()}"
+
+
+def _check_window() -> str:
+    import shiboken6
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    from ...config import ConfigSet, Profile
+    from .main_window import MainWindow
+
+    profile = Profile(
+        name="self-test",
+        label="Self-test",
+        environment="production",
+        api_url="http://127.0.0.1:9/api",
+        issuer="http://127.0.0.1:9",
+        client_id="opsconsole",
+    )
+    # No settings: the self-test must not touch the user's saved window state. No bridge: no thread.
+    window = MainWindow(ConfigSet.in_memory(profile))
+    try:
+        if QGuiApplication.platformName() != "offscreen":
+            window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        window.resize(900, 600)
+        window.show()
+        for _ in range(3):
+            QApplication.processEvents()
+        if not window.isVisible():
+            raise RuntimeError("the main window did not show")
+        image = window.grab().toImage()
+        if image.isNull() or image.width() < 100:
+            raise RuntimeError("the main window did not paint")
+        if not window.band.isVisible():
+            raise RuntimeError("the production band is not shown for a production profile")
+        pages = len(window.page_keys)
+        window.close()
+        return f"built, shown and painted ({image.width()}x{image.height()}), {pages} pages, closed"
+    finally:
+        if shiboken6.isValid(window):
+            window.close()
+            shiboken6.delete(window)

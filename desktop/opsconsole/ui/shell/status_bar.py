@@ -1,0 +1,115 @@
+"""The status bar: profile, environment, sign-in state and live-connection state, each its own field.
+
+Each field is a label with a caption ("Profile", "Signed in"...), an accessible name that reads as
+"caption: value" and a tooltip with the detail. Later features update their field through
+:meth:`ShellStatusBar.set_sign_in_state` and :meth:`ShellStatusBar.set_live_state` (also exposed on the
+main window); transient messages use QStatusBar's own message area on the left.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from ...config import Profile
+from .palette import shell_colors
+from .qtprops import set_enum_property
+
+LIVE_STATES = ("offline", "connecting", "live", "reconnecting", "error")
+
+
+class StatusField(QLabel):
+    """One labelled field: a muted caption, the value, optionally a coloured dot before the value."""
+
+    def __init__(self, key: str, caption: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.key = key
+        self.caption = caption
+        self.value = ""
+        self.dot_role: str | None = None
+        self.setObjectName(f"status-{key}")
+        set_enum_property(self, "textFormat", "RichText")  # a QLabel takes no focus by default
+        self.setContentsMargins(8, 0, 8, 0)
+
+    def set_value(self, value: str, tooltip: str = "", *, dot: str | None = None) -> None:
+        self.value = value
+        self.dot_role = dot
+        self.setToolTip(tooltip or f"{self.caption}: {value}")
+        self.setAccessibleName(f"{self.caption}: {value}")
+        self.setAccessibleDescription(tooltip)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-render with the current palette's colours (called again when the scheme changes)."""
+        colors = shell_colors()
+        parts = [f"<span style='color:{colors.muted_text}'>{escape(self.caption)}</span>"]
+        if self.dot_role is not None:
+            dot_color = getattr(colors, f"status_{self.dot_role}", colors.status_idle)
+            parts.append(f"<span style='color:{dot_color}'>\u25cf</span>")
+        parts.append(escape(self.value))
+        self.setText("&nbsp;".join(parts))
+
+
+class ShellStatusBar(QStatusBar):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("shellStatusBar")
+        self.setAccessibleName("Status bar")
+        self.setSizeGripEnabled(True)
+        self.demo = StatusField("demo", "Mode", self)
+        self.profile = StatusField("profile", "Profile", self)
+        self.environment = StatusField("environment", "Environment", self)
+        self.sign_in = StatusField("sign-in", "Sign-in", self)
+        self.live = StatusField("live", "Live", self)
+        for field in (self.demo, self.profile, self.environment, self.sign_in, self.live):
+            self.addPermanentWidget(field)
+        self.demo.set_value("Demo", "A local sandbox started for this session; nothing here is real")
+        self.demo.hide()
+        self.set_profile(None, "No profile selected")
+        self.set_sign_in_state("not signed in", "Not signed in to this profile")
+        self.set_live_state("offline", "Not connected to the notification stream")
+
+    def fields(self) -> list[StatusField]:
+        return [self.demo, self.profile, self.environment, self.sign_in, self.live]
+
+    def set_demo(self, demo: bool) -> None:
+        self.demo.setVisible(demo)
+
+    def set_profile(self, profile: Profile | None, reason: str = "") -> None:
+        if profile is None:
+            self.profile.set_value("none", reason or "No profile selected")
+            self.environment.set_value("\u2013", "No profile selected")
+            return
+        self.profile.set_value(profile.display_name, f"Profile \u201c{profile.name}\u201d: {profile.api_url}")
+        dot = {"production": "error", "staging": "busy"}.get(profile.environment)
+        self.environment.set_value(
+            profile.environment,
+            {
+                "production": "Production: changes affect real users",
+                "staging": "Staging: a shared test system",
+            }.get(profile.environment, "Development"),
+            dot=dot,
+        )
+
+    def set_sign_in_state(self, text: str, tooltip: str = "") -> None:
+        """Show who is signed in (e.g. "admin@example.com, 54 min left") or "not signed in"."""
+        self.sign_in.set_value(text, tooltip)
+
+    def set_live_state(self, state: str, tooltip: str = "") -> None:
+        """Show the notification stream's state: offline, connecting, live, reconnecting or error.
+
+        Other text is shown as given, without a coloured dot.
+        """
+        dot = {
+            "live": "ok",
+            "connecting": "busy",
+            "reconnecting": "busy",
+            "error": "error",
+            "offline": "idle",
+        }.get(state)
+        self.live.set_value(state, tooltip, dot=dot)
+
+    def refresh_colors(self) -> None:
+        for field in self.fields():
+            field.refresh()
