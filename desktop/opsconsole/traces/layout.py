@@ -169,10 +169,13 @@ def _layout(trace: Trace) -> Layout:
     starts = [s.start_us for s in spans]
     ends = [s.start_us + s.duration_us for s in spans]  # not the end_us property: 100,000s of calls
     for i, p in enumerate(parent):
-        if p >= 0 and (starts[i] < starts[p] - ROUNDING_US or ends[i] > ends[p] + ROUNDING_US):
-            if not flags[p] & SYNTHETIC:
-                flags[i] |= SKEW
-                skewed += 1
+        if (
+            p >= 0
+            and (starts[i] < starts[p] - ROUNDING_US or ends[i] > ends[p] + ROUNDING_US)
+            and not flags[p] & SYNTHETIC
+        ):
+            flags[i] |= SKEW
+            skewed += 1
     if skewed:
         problems.append(
             f"{skewed} span{'s' if skewed > 1 else ''} start before or end after {'their' if skewed > 1 else 'its'} "
