@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support.sandbox import ADMIN, CLIENT_ID, obtain_tokens
 
 from opsconsole.auth.errors import SessionEnded
 from opsconsole.events import Backoff, Event, EventStream, Gap, Phase, StreamStatus
 from opsconsole.sandbox.server import RunningSandbox
+from tests.support.sandbox import ADMIN, CLIENT_ID, obtain_tokens
 
 pytestmark = pytest.mark.timeout(90)
 
