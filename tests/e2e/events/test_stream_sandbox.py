@@ -19,7 +19,8 @@ import pytest
 from tests.support.sandbox import ADMIN, CLIENT_ID, obtain_tokens
 
 from opsconsole.auth.errors import SessionEnded
-from opsconsole.events import Backoff, Event, EventStream, Gap, Phase, StreamStatus
+from opsconsole.events import Backoff, Event, Gap, Phase, StreamStatus
+from opsconsole.events.stream import EventStream
 from opsconsole.sandbox.server import RunningSandbox
 
 pytestmark = pytest.mark.timeout(90)
