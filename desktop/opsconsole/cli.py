@@ -1,11 +1,12 @@
 """The command line: argument parsing and dispatch only.
 
-Each subcommand is a handler ``def handler(ctx: CliContext, args) -> int`` in the module of the feature
-that owns it, named in :data:`HANDLERS` as ``"module:function"`` and imported only when that command
-runs (so ``opsconsole --version`` does not pay for Qt or httpx). A command whose feature has not landed
-has no handler yet and says so (exit 1). Errors that carry an ``exit_code`` (``errors.OpsError`` and
-its kin) are printed as one readable message, never as a traceback (``-v`` adds the traceback to the
-log).
+Each subcommand is a handler ``def handler(ctx: CommandContext, args) -> int`` (handler.py) in the
+module of the feature that owns it, named in :data:`HANDLERS` as ``"module:function"`` and imported
+only when that command runs (so ``opsconsole --version`` does not pay for Qt or httpx). A command
+whose feature has not landed has no handler yet and says so (exit 1). An ``errors.OpsError`` (and its
+kin) is printed as one readable message with its hint and ends the command with its ``exit_code``;
+anything else is a bug, reported as such with the log file that holds its traceback. docs/cli.md is
+the contract.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from . import __version__, config, logs, paths
-from .config import Profile
+from .config import ConfigSet, Profile
+from .display import require_display
+from .errors import EXIT_ERROR, EXIT_USAGE, OpsError
+from .handler import Handler
 
 log = logging.getLogger("opsconsole.cli")
 
@@ -31,18 +35,15 @@ if sys.stderr is None:  # pragma: no cover
 if sys.stdout is None:  # pragma: no cover
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_AUTH, EXIT_NOT_FOUND, EXIT_CONFLICT = 0, 1, 2, 3, 4, 5
-
-Handler = Callable[["CliContext", argparse.Namespace], int]
 
 # command path -> "module:function", or the feature that will bring it (not available yet)
 HANDLERS: dict[tuple[str, ...], str] = {
     ("gui",): "opsconsole.cli:cmd_gui",
-    ("demo",): "opsconsole.cli:cmd_demo",
-    ("sandbox",): "opsconsole.cli:cmd_sandbox",
+    ("demo",): "opsconsole.demo:demo",
+    ("sandbox",): "opsconsole.sandbox_cmd:sandbox",
     ("self-test",): "opsconsole.selftest:cmd_self_test",
-    ("profiles", "list"): "opsconsole.cli:cmd_profiles_list",
-    ("profiles", "show"): "opsconsole.cli:cmd_profiles_show",
+    ("profiles", "list"): "opsconsole.profiles:list_profiles",
+    ("profiles", "show"): "opsconsole.profiles:show_profile",
     ("login",): "opsconsole.auth.commands:login",
     ("logout",): "opsconsole.auth.commands:logout",
     ("auth", "status"): "opsconsole.auth.commands:status",
@@ -51,36 +52,27 @@ HANDLERS: dict[tuple[str, ...], str] = {
        ("list", "show", "create", "update", "disable", "enable", "delete", "grant", "revoke")},
     **{("roles", c): f"opsconsole.users.commands:roles_{c}" for c in ("list", "show", "create", "delete")},
     ("events", "tail"): "opsconsole.events.commands:tail",
-    ("metrics", "query"): "feature:Metrics",
-    ("metrics", "scrape"): "feature:Metrics",
-    ("traces", "search"): "feature:Traces",
-    ("traces", "show"): "feature:Traces",
+    ("metrics", "query"): "opsconsole.metrics.commands:query",
+    ("metrics", "scrape"): "opsconsole.metrics.commands:scrape",
+    ("traces", "search"): "opsconsole.traces.commands:search",
+    ("traces", "show"): "opsconsole.traces.commands:show",
 }  # fmt: skip
 
 
+@dataclass(slots=True)
 class CliContext:
-    """What every handler gets: the parsed global options, the configuration and output helpers.
+    """What every handler gets: the parsed global options, the configuration and output helpers
+    (``handler.CommandContext``, the Protocol the rooms type it with)."""
 
-    A plain class, not a dataclass: see the note in config.py (start-up time of the desktop console).
-    """
-
-    def __init__(
-        self,
-        json: bool = False,
-        verbose: int = 0,
-        profile_name: str | None = None,
-        config_file: str | None = None,
-        out: TextIO | None = None,
-    ) -> None:
-        self.json = json
-        self.verbose = verbose
-        self.profile_name = profile_name
-        self.config_file = config_file
-        self.out: TextIO = sys.stdout if out is None else out
-        self._config: config.ConfigSet | None = None
+    json: bool = False
+    verbose: int = 0
+    profile_name: str | None = None
+    config_file: str | None = None
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    _config: ConfigSet | None = field(default=None, init=False, repr=False)
 
     @property
-    def config(self) -> config.ConfigSet:
+    def config(self) -> ConfigSet:
         if self._config is None:
             self._config = config.load(self.config_file)
             for problem in self._config.warnings:
@@ -98,6 +90,26 @@ class CliContext:
         else:
             self.out.write((text if text is not None else _plain(obj)).rstrip("\n") + "\n")
         self.out.flush()
+
+    def open_gui(self, cfg: ConfigSet, profile: str | None, **demo: Any) -> int:
+        """Run the desktop console on ``cfg`` until its window closes; its exit status.
+
+        Here, so that a feature room's handler (the demo) can open the window without importing the UI,
+        which only the CLI and the UI itself may.
+        """
+        from .ui.shell.app import run_gui
+
+        # The window state names profiles and pages: made private before QSettings writes it (it keeps
+        # the mode of a file that exists).
+        paths.private_file(paths.ui_state_file())
+        code: int = run_gui(cfg, profile=profile, **demo)
+        return code
+
+    def qt_self_test(self) -> list[tuple[str, bool, str]]:
+        """``self-test``'s Qt checks (name, ok, detail): Qt, the resources, the main window offscreen."""
+        from .ui.shell.selftest import check_gui
+
+        return check_gui()
 
 
 def _plain(obj: Any) -> str:
@@ -118,16 +130,6 @@ def _scalar(value: Any) -> str:
 
 
 # ----------------------------------------------------------------------------------------- parsing
-
-
-class _Unbuilt:
-    """Stands in for the commands not being run: argparse spends about 0.5 ms per parser on gettext
-    look-ups, and building all ~40 of them was a sixth of the console's start-up. ``opsconsole --help``
-    and an unknown command still build the whole parser."""
-
-    def __getattr__(self, name: str) -> Any:
-        return lambda *args, **kwargs: self
-
 
 _GLOBAL_OPTIONS_WITH_VALUE = ("--profile", "--config")
 
@@ -162,8 +164,30 @@ def _first_positional(argv: Sequence[str]) -> str | None:
     return None
 
 
+class _Command:
+    """Adds subcommands under one parser, each taking the global options too."""
+
+    def __init__(self, parser: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+        self.parser = parser
+        self.common = common
+        self._sub: Any = None
+
+    def leaf(self, path: tuple[str, ...], help_text: str) -> argparse.ArgumentParser:
+        """The subcommand that runs the handler of ``path`` (its last word is its name)."""
+        if self._sub is None:
+            self._sub = self.parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
+        p: argparse.ArgumentParser = self._sub.add_parser(
+            path[-1], help=help_text, description=help_text, parents=[self.common]
+        )
+        p.set_defaults(_path=path)
+        return p
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The whole parser, or (``only``) one whose other commands exist by name and help line alone."""
+    """The whole parser, or (``only``) one in which the other top-level commands have their name and
+    help line but no arguments or subcommands: argparse spends about 0.5 ms per parser, and building
+    all ~40 costs ~20 ms that a command which runs one of them has no use for. ``opsconsole --help``
+    and an unknown command build the whole parser."""
     common = argparse.ArgumentParser(add_help=False)
     _add_global_options(common, suppress=True)
 
@@ -171,135 +195,145 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="opsconsole",
         description="Ops Console: operate users and roles, live notifications, metrics and traces of a web "
         "system. With no command it opens the desktop console.",
-        epilog="Exit codes: 0 ok, 1 error, 2 usage, 3 sign-in needed or refused, 4 not found, 5 conflict.",
+        epilog="Exit codes: 0 ok, 1 error, 2 usage, 3 sign-in needed or refused, 4 not found, 5 conflict "
+        "(docs/cli.md).",
     )
     parser.add_argument("--version", action="version", version=f"opsconsole {__version__}")
     _add_global_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    def add(container: Any, name: str, help_text: str, path: tuple[str, ...] | None = None) -> Any:
-        if isinstance(container, _Unbuilt):
-            return container
-        if container is sub and only is not None and name != only:
-            return _Unbuilt()
-        p: argparse.ArgumentParser = container.add_parser(
-            name, help=help_text, description=help_text, parents=[common]
-        )
-        if path is not None:
-            p.set_defaults(_path=path)
+    for name, (help_text, add_arguments) in _COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+        if (name,) in HANDLERS:
+            command.set_defaults(_path=(name,))
         else:  # a group such as `users`: remember it to print its usage when no subcommand is given
-            p.set_defaults(_group=p)
-        return p
+            command.set_defaults(_group=command)
+        if only is None or name == only:
+            add_arguments(_Command(command, common))
+    return parser
 
-    add(sub, "gui", "open the desktop console", ("gui",))
-    add(
-        sub,
-        "demo",
-        "start the sandbox on a free loopback port and the console connected to it "
-        "(your files are left alone)",
-        ("demo",),
-    )
-    sb = add(sub, "sandbox", "run the reference backend in the foreground", ("sandbox",))
-    sb.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; others warn)")
-    sb.add_argument("--port", type=_port, default=8700, help="port (default 8700; 0 = any free port)")
-    sb.add_argument(
+
+def _no_arguments(command: _Command) -> None:
+    pass
+
+
+def _sandbox_arguments(command: _Command) -> None:
+    p = command.parser
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; others warn)")
+    p.add_argument("--port", type=_port, default=8700, help="port (default 8700; 0 = any free port)")
+    p.add_argument(
         "--db", metavar="URL", help="database URL (default: SQLite in --data-dir; or postgresql://...)"
     )
-    sb.add_argument(
+    p.add_argument(
         "--users", type=_non_negative, metavar="N", help="seed N realistic users into an empty database"
     )
-    sb.add_argument(
+    p.add_argument(
         "--event-rate", type=_non_negative_float, metavar="R", help="synthetic alert.* events per second"
     )
-    sb.add_argument(
+    p.add_argument(
         "--traffic", type=_non_negative_float, metavar="R", help="synthetic API requests per second"
     )
-    sb.add_argument("--data-dir", metavar="DIR", help="folder for the database and signing key")
-    sb.add_argument("--password", metavar="P", help="password of the demo accounts (default: sandbox)")
-    add(sub, "self-test", "offscreen smoke check of this installation", ("self-test",))
+    p.add_argument("--data-dir", metavar="DIR", help="folder for the database and signing key")
+    p.add_argument("--password", metavar="P", help="password of the demo accounts (default: sandbox)")
 
-    profiles = add(sub, "profiles", "the configured profiles").add_subparsers(
-        dest="subcommand", metavar="SUBCOMMAND"
-    )
-    add(profiles, "list", "profiles as resolved", ("profiles", "list"))
-    show = add(profiles, "show", "one profile, with where each key came from", ("profiles", "show"))
+
+def _profiles_arguments(command: _Command) -> None:
+    command.leaf(("profiles", "list"), "profiles as resolved")
+    show = command.leaf(("profiles", "show"), "one profile, with where each key came from")
     show.add_argument("name", help="profile name")
 
-    login = add(
-        sub, "login", "sign in (OAuth authorization code with PKCE in the system browser)", ("login",)
-    )
-    login.add_argument("--no-browser", action="store_true", help="only print the URL to open")
-    login.add_argument(
+
+def _login_arguments(command: _Command) -> None:
+    command.parser.add_argument("--no-browser", action="store_true", help="only print the URL to open")
+    command.parser.add_argument(
         "--device",
         action="store_true",
         help="sign in on another device with a code (RFC 8628; for SSH sessions, when the provider offers it)",
     )
-    add(sub, "logout", "revoke and forget this profile's tokens", ("logout",))
-    auth = add(sub, "auth", "the signed-in session").add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
-    add(auth, "status", "who is signed in, scopes and expiry", ("auth", "status"))
-    add(auth, "refresh", "refresh the access token now, then print the status", ("auth", "refresh"))
 
-    users = add(sub, "users", "user accounts").add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
-    p = add(users, "list", "list users", ("users", "list"))
+
+def _auth_arguments(command: _Command) -> None:
+    command.leaf(("auth", "status"), "who is signed in, scopes and expiry")
+    command.leaf(("auth", "refresh"), "refresh the access token now, then print the status")
+
+
+def _users_arguments(command: _Command) -> None:
+    p = command.leaf(("users", "list"), "list users")
     p.add_argument("--search", metavar="S", help="text in email or name")
     p.add_argument("--role", metavar="R", help="only users with this role")
     p.add_argument("--status", choices=("active", "disabled"))
     p.add_argument("--limit", type=_positive, metavar="N")
-    p = add(users, "show", "one user", ("users", "show"))
-    p.add_argument("user", metavar="ID|EMAIL")
-    p = add(users, "create", "create a user", ("users", "create"))
+    command.leaf(("users", "show"), "one user").add_argument("user", metavar="ID|EMAIL")
+    p = command.leaf(("users", "create"), "create a user")
     p.add_argument("--email", required=True, metavar="E")
     p.add_argument("--name", required=True, metavar="N")
     p.add_argument("--role", action="append", default=[], metavar="R", help="repeatable")
-    p = add(users, "update", "change a user's name or email", ("users", "update"))
+    p = command.leaf(("users", "update"), "change a user's name or email")
     p.add_argument("user", metavar="ID")
     p.add_argument("--name", metavar="N")
     p.add_argument("--email", metavar="E")
     for verb in ("disable", "enable", "delete"):
-        add(users, verb, f"{verb} a user", ("users", verb)).add_argument("user", metavar="ID")
+        command.leaf(("users", verb), f"{verb} a user").add_argument("user", metavar="ID")
     for verb in ("grant", "revoke"):
-        p = add(users, verb, f"{verb} a role", ("users", verb))
+        p = command.leaf(("users", verb), f"{verb} a role")
         p.add_argument("user", metavar="ID")
         p.add_argument("role", metavar="ROLE")
 
-    roles = add(sub, "roles", "roles and their permissions").add_subparsers(
-        dest="subcommand", metavar="SUBCOMMAND"
-    )
-    add(roles, "list", "list roles", ("roles", "list"))
-    add(roles, "show", "one role", ("roles", "show")).add_argument("role", metavar="ROLE")
-    p = add(roles, "create", "create a role", ("roles", "create"))
+
+def _roles_arguments(command: _Command) -> None:
+    command.leaf(("roles", "list"), "list roles")
+    command.leaf(("roles", "show"), "one role").add_argument("role", metavar="ROLE")
+    p = command.leaf(("roles", "create"), "create a role")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--permission", action="append", default=[], metavar="P", help="repeatable")
-    add(roles, "delete", "delete a role", ("roles", "delete")).add_argument("name", metavar="NAME")
+    command.leaf(("roles", "delete"), "delete a role").add_argument("name", metavar="NAME")
 
-    events = add(sub, "events", "the live notification stream").add_subparsers(
-        dest="subcommand", metavar="SUBCOMMAND"
-    )
-    p = add(events, "tail", "follow live notifications", ("events", "tail"))
+
+def _events_arguments(command: _Command) -> None:
+    p = command.leaf(("events", "tail"), "follow live notifications")
     p.add_argument("--topic", metavar="PATTERN", help="topic pattern such as user.* (default: all)")
     p.add_argument("--since", type=_non_negative, metavar="ID", help="resume after this event id")
     p.add_argument("--count", type=_positive, metavar="N", help="stop after N events")
 
-    metrics = add(sub, "metrics", "Prometheus metrics").add_subparsers(
-        dest="subcommand", metavar="SUBCOMMAND"
-    )
-    p = add(metrics, "query", "a PromQL range query", ("metrics", "query"))
+
+def _metrics_arguments(command: _Command) -> None:
+    p = command.leaf(("metrics", "query"), "a PromQL range query")
     p.add_argument("expr", metavar="EXPR")
     p.add_argument("--range", default="15m", metavar="DURATION")
     p.add_argument("--step", default="15s", metavar="DURATION")
-    p = add(metrics, "scrape", "one scrape of a /metrics endpoint, parsed", ("metrics", "scrape"))
+    p = command.leaf(("metrics", "scrape"), "one scrape of a /metrics endpoint, parsed")
     p.add_argument("url", nargs="?", metavar="URL")
 
-    traces = add(sub, "traces", "distributed traces").add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
-    p = add(traces, "search", "trace summaries", ("traces", "search"))
+
+def _traces_arguments(command: _Command) -> None:
+    p = command.leaf(("traces", "search"), "trace summaries")
     p.add_argument("--service", metavar="S")
     p.add_argument("--operation", metavar="O")
     p.add_argument("--min-duration", metavar="DURATION")
     p.add_argument("--lookback", default="1h", metavar="DURATION")
     p.add_argument("--limit", type=_positive, default=20, metavar="N")
-    p = add(traces, "show", "one trace, from the backend or a local JSON file", ("traces", "show"))
+    p = command.leaf(("traces", "show"), "one trace, from the backend or a local JSON file")
     p.add_argument("trace", metavar="TRACE_ID|FILE")
-    return parser
+
+
+# Top-level command -> (help line, what adds its arguments and subcommands), in the order of --help.
+_COMMANDS: dict[str, tuple[str, Callable[[_Command], None]]] = {
+    "gui": ("open the desktop console", _no_arguments),
+    "demo": (
+        "start the sandbox on a free loopback port and the console connected to it (your files are left alone)",
+        _no_arguments,
+    ),
+    "sandbox": ("run the reference backend in the foreground", _sandbox_arguments),
+    "self-test": ("offscreen smoke check of this installation", _no_arguments),
+    "profiles": ("the configured profiles", _profiles_arguments),
+    "login": ("sign in (OAuth authorization code with PKCE in the system browser)", _login_arguments),
+    "logout": ("revoke and forget this profile's tokens", _no_arguments),
+    "auth": ("the signed-in session", _auth_arguments),
+    "users": ("user accounts", _users_arguments),
+    "roles": ("roles and their permissions", _roles_arguments),
+    "events": ("the live notification stream", _events_arguments),
+    "metrics": ("Prometheus metrics", _metrics_arguments),
+    "traces": ("distributed traces", _traces_arguments),
+}
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -399,23 +433,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("opsconsole: interrupted\n")
         return 130
-    except config.ConfigError as exc:
-        sys.stderr.write(f"opsconsole: {exc}\n")
-        return EXIT_ERROR
-    except Exception as exc:
-        code = getattr(exc, "exit_code", None)
-        if not isinstance(code, int):
-            log.exception("unexpected error in %s", " ".join(path))
-            sys.stderr.write(f"opsconsole: unexpected error: {exc.__class__.__name__}: {exc}\n")
-            if logs.log_file_path().exists():
-                sys.stderr.write(f"opsconsole: details are in {logs.log_file_path()}\n")
-            return EXIT_ERROR
+    except OpsError as exc:
         log.debug("command failed", exc_info=True)
         sys.stderr.write(f"opsconsole: {exc}\n")
-        hint = getattr(exc, "hint", "")
-        if hint:
-            sys.stderr.write(f"hint: {hint}\n")
-        return code
+        if exc.hint:
+            sys.stderr.write(f"hint: {exc.hint}\n")
+        return exc.exit_code
+    except Exception as exc:  # a bug: say so, and keep the traceback for the report
+        log.exception("unexpected error in %s", " ".join(path))
+        sys.stderr.write(f"opsconsole: unexpected error: {exc.__class__.__name__}: {exc}\n")
+        if logs.log_file_path().exists():
+            sys.stderr.write(f"opsconsole: details are in {logs.log_file_path()}\n")
+        return EXIT_ERROR
 
 
 def gui_main() -> int:
@@ -432,168 +461,8 @@ def gui_main() -> int:
 
 
 def cmd_gui(ctx: CliContext, args: argparse.Namespace) -> int:
-    from .ui.shell.app import run_gui
-
-    return run_gui(ctx.config, profile=ctx.profile_name)
-
-
-DEMO_ACCOUNTS = [
-    ("admin@sandbox.test", "admin"),
-    ("support@sandbox.test", "support"),
-    ("viewer@sandbox.test", "viewer"),
-]
-
-
-def cmd_demo(ctx: CliContext, args: argparse.Namespace) -> int:
-    import tempfile
-
-    try:
-        from .sandbox.server import start_background
-        from .sandbox.settings import SandboxSettings
-    except ImportError as exc:
-        raise _missing_sandbox_extra(exc) from exc
-    from .ui.shell.app import run_gui
-
-    with tempfile.TemporaryDirectory(prefix="opsconsole-demo-") as data_dir:
-        settings = SandboxSettings(
-            host="127.0.0.1", port=0, data_dir=Path(data_dir), users=500, event_rate=1.0, traffic=4.0
-        )
-        sys.stderr.write("opsconsole: starting the sandbox…\n")
-        with start_background(settings) as running:
-            url = running.url.rstrip("/")
-            sys.stderr.write(f"opsconsole: sandbox at {url}\n")
-            profile = demo_profile(url)
-            return run_gui(
-                config.ConfigSet.in_memory(profile),
-                profile=profile.name,
-                demo_accounts=DEMO_ACCOUNTS,
-                demo_password=running.settings.password,
-            )
-
-
-def demo_profile(url: str) -> config.Profile:
-    """The in-memory profile that connects the console to a sandbox at ``url``."""
-    ws = "ws" + url.removeprefix("http")
-    return config.Profile(
-        name="demo",
-        label="Demo sandbox",
-        environment="development",
-        api_url=f"{url}/api",
-        issuer=url,
-        client_id="opsconsole",
-        audience="opsconsole-api",
-        events_url=f"{ws}/ws/notifications",
-        metrics_url=f"{url}/metrics",
-        traces_url=f"{url}/jaeger",
-        traces_api="jaeger",
-        # The demo's sandbox lives for one run: keeping its tokens in the user's keyring would only leave
-        # dead entries behind.
-        token_storage="memory",
-    )
-
-
-def _missing_sandbox_extra(exc: ImportError) -> Exception:
-    from .errors import OpsError
-
-    return OpsError(
-        f"the sandbox is not installed ({exc.name or exc})",
-        hint="install it with: pip install 'opsconsole[sandbox]'",
-    )
-
-
-def cmd_sandbox(ctx: CliContext, args: argparse.Namespace) -> int:
-    try:
-        from .sandbox.server import serve
-        from .sandbox.settings import SandboxSettings
-    except ImportError as exc:
-        raise _missing_sandbox_extra(exc) from exc
-    options = {
-        "host": args.host,
-        "port": args.port,
-        "db_url": args.db,
-        "users": args.users,
-        "event_rate": args.event_rate,
-        "traffic": args.traffic,
-        "data_dir": Path(args.data_dir) if args.data_dir else None,
-        "password": args.password,
-    }
-    status: int = serve(SandboxSettings(**{k: v for k, v in options.items() if v is not None}))
-    return status
-
-
-def cmd_profiles_list(ctx: CliContext, args: argparse.Namespace) -> int:
-    cfg = ctx.config
-    rows: list[dict[str, Any]] = []
-    for name in cfg.names():
-        profile = cfg.profiles.get(name)
-        rows.append(
-            {
-                "name": name,
-                "label": profile.display_name if profile else name,
-                "environment": profile.environment if profile else None,
-                "api_url": profile.api_url if profile else None,
-                "default": name == cfg.default_profile,
-                "usable": profile is not None,
-                "problems": [str(p) for p in cfg.problems if p.profile == name],
-            }
-        )
-    if ctx.json:
-        ctx.emit(rows)
-    elif not rows:
-        ctx.emit(
-            rows,
-            "No profiles are configured. Create "
-            + str(paths.user_config_file())
-            + " or run `opsconsole demo`.",
-        )
-    else:
-        lines = []
-        for row in rows:
-            mark = "*" if row["default"] else " "
-            state = "" if row["usable"] else f"  (unusable: see `opsconsole profiles show {row['name']}`)"
-            env = row["environment"] or "?"
-            lines.append(f"{mark} {row['name']:<16} {env:<12} {row['api_url'] or '-'}{state}")
-        ctx.emit(rows, "\n".join(lines))
-    for problem in cfg.problems:
-        if problem.profile is None:
-            sys.stderr.write(f"opsconsole: {problem}\n")
-    return EXIT_OK
-
-
-def cmd_profiles_show(ctx: CliContext, args: argparse.Namespace) -> int:
-    cfg = ctx.config
-    name = args.name
-    if name not in cfg.names():
-        from .errors import OpsError
-
-        err = OpsError(f'there is no profile "{name}" (profiles: {", ".join(cfg.names()) or "none"})')
-        err.exit_code = EXIT_NOT_FOUND
-        raise err
-    profile = cfg.profiles.get(name)
-    values: dict[str, dict[str, Any]] = {}
-    if profile is not None:
-        for key, value in profile.to_dict().items():
-            if key == "name":
-                continue
-            values[key] = {
-                "value": value,
-                "source": cfg.source_of(name, key),
-                "locked": any(
-                    f"profiles.{name}.{key}" == e or f"profiles.{name}.{key}".startswith(e + ".")
-                    for e in cfg.locked
-                ),
-            }
-    problems = [str(p) for p in cfg.problems if p.profile == name]
-    doc = {"name": name, "usable": profile is not None, "default": name == cfg.default_profile,
-           "values": values, "problems": problems}  # fmt: skip
-    lines = [f"[profiles.{name}]" + ("  # default" if doc["default"] else "")]
-    for key, item in values.items():
-        shown = json.dumps(item["value"], ensure_ascii=False)
-        origin = item["source"] + (", locked" if item["locked"] else "")
-        lines.append(f"{key} = {shown}  # {origin}")
-    lines.extend(f"problem: {p}" for p in problems)
-    ctx.emit(doc, "\n".join(lines))
-    return EXIT_OK if profile is not None else EXIT_ERROR
+    require_display()  # before Qt, which would abort the process without one
+    return ctx.open_gui(ctx.config, profile=ctx.profile_name)
 
 
 if __name__ == "__main__":  # pragma: no cover

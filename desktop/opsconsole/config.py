@@ -11,14 +11,16 @@ profile it touches unusable; a profile with a bad value is unusable; other profi
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from . import paths
+from .errors import OpsError
 
 ENVIRONMENTS = ("development", "staging", "production")
 TRACES_APIS = ("jaeger", "otlp", "zipkin")
@@ -35,12 +37,9 @@ ENV_CONFIG = "OPSCONSOLE_CONFIG"
 
 Source = str  # a file path, "default", or "memory"
 
-# The records here are NamedTuples and plain classes, not dataclasses: the desktop console reads its
-# profiles before its first paint, and a dataclass is compiled when it is defined (a frozen one with
-# 16 fields takes ~2 ms, ten times a NamedTuple), which would cost the first paint ~10 ms in all.
 
-
-class Profile(NamedTuple):
+@dataclasses.dataclass(frozen=True, slots=True)
+class Profile:
     """One environment, validated and immutable. Optional URLs are empty strings when not configured."""
 
     name: str
@@ -70,17 +69,19 @@ class Profile(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name, value in zip(self._fields, self, strict=True):
-            out[name] = list(value) if isinstance(value, tuple) else value
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            out[field.name] = list(value) if isinstance(value, tuple) else value
         return out
 
 
-PROFILE_KEYS = tuple(name for name in Profile._fields if name != "name")
+PROFILE_KEYS = tuple(field.name for field in dataclasses.fields(Profile) if field.name != "name")
 REQUIRED_KEYS = ("api_url", "issuer", "client_id")
 TOP_LEVEL_KEYS = ("default_profile", "profiles", "locked")
 
 
-class Problem(NamedTuple):
+@dataclasses.dataclass(frozen=True, slots=True)
+class Problem:
     """One thing wrong with the configuration, located as precisely as it can be."""
 
     file: str
@@ -98,8 +99,8 @@ class Problem(NamedTuple):
         return f"{', '.join(where)}: {self.message}"
 
 
-class ConfigError(Exception):
-    """The configuration cannot be used for what was asked; carries every relevant problem."""
+class ConfigError(OpsError):
+    """The configuration cannot be used for what was asked; carries every relevant problem (exit 1)."""
 
     def __init__(self, problems: Iterable[Problem], summary: str = "") -> None:
         self.problems = tuple(problems)
@@ -107,35 +108,18 @@ class ConfigError(Exception):
         super().__init__(f"{summary}\n{text}".strip() if summary else text)
 
 
+@dataclasses.dataclass(slots=True)
 class ConfigSet:
     """The resolved configuration: the usable profiles and what is wrong with the rest."""
 
-    __slots__ = ("broken_profiles", "default_profile", "files", "locked", "problems", "profiles", "sources")
-
-    def __init__(
-        self,
-        profiles: dict[str, Profile] | None = None,
-        default_profile: str | None = None,
-        files: tuple[str, ...] = (),
-        sources: dict[tuple[str, str], Source] | None = None,
-        locked: frozenset[str] = frozenset(),
-        problems: list[Problem] | None = None,
-        broken_profiles: set[str] | None = None,
-    ) -> None:
-        self.profiles: dict[str, Profile] = {} if profiles is None else profiles
-        self.default_profile = default_profile
-        self.files = files
-        # (profile, key) -> where the value came from; key "" for the profile itself
-        self.sources: dict[tuple[str, str], Source] = {} if sources is None else sources
-        self.locked = locked
-        self.problems: list[Problem] = [] if problems is None else problems
-        self.broken_profiles: set[str] = set() if broken_profiles is None else broken_profiles
-
-    def __repr__(self) -> str:
-        return (
-            f"ConfigSet(profiles={sorted(self.profiles)}, default_profile={self.default_profile!r}, "
-            f"files={self.files}, problems={len(self.problems)})"
-        )
+    profiles: dict[str, Profile] = dataclasses.field(default_factory=dict)
+    default_profile: str | None = None
+    files: tuple[str, ...] = ()
+    # (profile, key) -> where the value came from; key "" for the profile itself
+    sources: dict[tuple[str, str], Source] = dataclasses.field(default_factory=dict)
+    locked: frozenset[str] = frozenset()
+    problems: list[Problem] = dataclasses.field(default_factory=list)
+    broken_profiles: set[str] = dataclasses.field(default_factory=set)
 
     @property
     def errors(self) -> list[Problem]:
@@ -218,7 +202,8 @@ def load(
     return _build(layers, problems)
 
 
-class _Layer(NamedTuple):
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Layer:
     file: str
     data: dict[str, Any] | None  # None: the file could not be read or parsed
     managed: bool
@@ -377,10 +362,11 @@ def _validate_profile(
             problems.append(Problem(fallback_file, "is required", profile=name, key=key))
     if problems:
         return None, problems
-    return Profile(name=name, api_url="", issuer="", client_id="")._replace(**values), []
+    return Profile(name=name, **{"api_url": "", "issuer": "", "client_id": "", **values}), []
 
 
-class _Bad(NamedTuple):
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Bad:
     message: str
 
 

@@ -3,16 +3,17 @@
 Loggers are named per area (``opsconsole.net``, ``opsconsole.auth``, ``opsconsole.ui``, ``opsconsole.qt``
 ...). One filter, :class:`RedactSecrets`, sits on every handler this module installs, so no token,
 authorization code, password, ``Authorization`` or ``Cookie`` header reaches a file or the terminal,
-whichever logger or library wrote the record.
+whichever logger or library wrote the record. The log folder is 0700 and its files 0600: they hold
+account emails and URLs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
+import io
 import json
 import logging
-import os
+import logging.handlers
 import re
 import sys
 from pathlib import Path
@@ -54,73 +55,54 @@ _SECRET_KEYS = frozenset(
         "apikey",
     ]
 )
-# Every pattern below needs one of these words (lower-cased, in ASCII text) to match: text without any
-# of them is left as it is without running the patterns (most log lines), and the patterns are
-# compiled on first need.
-_TRIGGERS = (
-    "authorization", "cookie", "bearer", "token", "code", "secret", "password", "eyj",
-    # "state" and "nonce" are secrets only as parameters or JSON keys (and "state" is in the log path)
-    "state=", "state'", 'state"', "nonce=", "nonce'", 'nonce"',
-)  # fmt: skip
 
-
-@functools.cache
-def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
-    return (
-        # Authorization / Proxy-Authorization / Cookie headers in any printed form (dict repr, raw header)
-        (
-            re.compile(
-                r"(?i)((?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?)(?:bearer|basic|dpop|token)?\s*[^\s'\",}]+"
-            ),
-            rf"\1{REDACTED}",
+# What each pattern finds, and what it keeps of it (the rest becomes ***).
+_PATTERNS = (
+    # Authorization / Proxy-Authorization / Cookie headers in any printed form (dict repr, raw header)
+    (
+        re.compile(
+            r"(?i)((?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?)(?:bearer|basic|dpop|token)?\s*[^\s'\",}]+"
         ),
-        (re.compile(r"(?i)((?:set-)?cookie['\"]?\s*[:=]\s*['\"]?)[^'\"\n}]+"), rf"\1{REDACTED}"),
-        (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]+=*"), rf"\1{REDACTED}"),
-        # key=value and "key": "value" pairs for secret-bearing names (query strings, form bodies, JSON)
-        (
-            re.compile(
-                r"(?i)(\b(?:access_token|refresh_token|id_token|token|code_verifier|client_secret|password|"
-                r"device_code)\b['\"]?\s*[=:]\s*['\"]?)[^&\s'\",}]+"
-            ),
-            rf"\1{REDACTED}",
+        rf"\1{REDACTED}",
+    ),
+    (re.compile(r"(?i)((?:set-)?cookie['\"]?\s*[:=]\s*['\"]?)[^'\"\n}]+"), rf"\1{REDACTED}"),
+    # the same headers as (name, value) tuples of bytes, as httpcore's traces print them at -vvv:
+    # (b'set-cookie', b'sid=...') becomes (b'set-cookie', b'***'). The value is a literal as Python
+    # prints it: in ' or " quotes, with backslash escapes.
+    (
+        re.compile(
+            r"(?i)(\(\s*b?(?P<q1>['\"])(?:proxy-authorization|authorization|set-cookie|cookie)(?P=q1)\s*,\s*)"
+            r"b?(?P<q2>['\"])(?:\\.|(?!(?P=q2))[^\\])*(?P=q2)"
         ),
-        # short words that are secrets only as a query/form parameter or a JSON key ("exit code: 3" is kept)
-        (re.compile(r"(?i)([?&\s]|^)((?:code|state|nonce)=)[^&\s'\",}]+"), rf"\1\2{REDACTED}"),
-        (re.compile(r"(?i)(['\"](?:code|state|nonce)['\"]\s*:\s*['\"])[^'\"]+"), rf"\1{REDACTED}"),
-        # anything shaped like a JWT, wherever it appears
-        (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
-    )
+        rf"\1b'{REDACTED}'",
+    ),
+    (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]+=*"), rf"\1{REDACTED}"),
+    # key=value and "key": "value" pairs for secret-bearing names (query strings, form bodies, JSON)
+    (
+        re.compile(
+            r"(?i)(\b(?:access_token|refresh_token|id_token|token|code_verifier|client_secret|password|"
+            r"device_code)\b['\"]?\s*[=:]\s*['\"]?)[^&\s'\",}]+"
+        ),
+        rf"\1{REDACTED}",
+    ),
+    # short words that are secrets only as a query/form parameter or a JSON key ("exit code: 3" is kept)
+    (re.compile(r"(?i)([?&\s]|^)((?:code|state|nonce)=)[^&\s'\",}]+"), rf"\1\2{REDACTED}"),
+    (re.compile(r"(?i)(['\"](?:code|state|nonce)['\"]\s*:\s*['\"])[^'\"]+"), rf"\1{REDACTED}"),
+    # anything shaped like a JWT, wherever it appears
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
+)
+_SECRET_KEY = re.compile(rf"(?i)^(?:{'|'.join(re.escape(k) for k in sorted(_SECRET_KEYS))})$")
 
 
 def redact_text(text: str) -> str:
     """``text`` with every secret this module recognises replaced by ``***``."""
-    # The pre-check is exact for ASCII text only: the patterns' case-insensitive matching also takes
-    # non-ASCII letters for ASCII ones (the Kelvin sign for k, dotless i for i), so other text always
-    # goes through them.
-    if text.isascii() and not any(word in text.lower() for word in _TRIGGERS):
-        return text
-    return _redact_all(text)
-
-
-def _is_secret_key(key: str) -> bool:
-    if key.isascii() and key.replace("_", "").replace("-", "").isalnum():
-        return key.lower() in _SECRET_KEYS  # the same as the full rule for plain ASCII names
-    return _secret_key_pattern().match(key) is not None  # anything else: the full rule
-
-
-@functools.cache
-def _secret_key_pattern() -> re.Pattern[str]:
-    return re.compile(rf"(?i)^({'|'.join(re.escape(k) for k in sorted(_SECRET_KEYS))})$")
-
-
-def _redact_all(text: str) -> str:
-    for pattern, replacement in _patterns():
+    for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
 
 
 def redact_value(value: Any, key: str = "") -> Any:
-    if key and _is_secret_key(key):
+    if key and _SECRET_KEY.match(key):
         return REDACTED
     if isinstance(value, str):
         return redact_text(value)
@@ -173,52 +155,14 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-class RotatingFile(logging.FileHandler):
-    """A log file that is rolled over before it grows past ``max_bytes``, keeping ``backups`` old ones
-    (``opsconsole.log.1`` the newest). Opened on the first record.
+class PrivateRotatingFile(logging.handlers.RotatingFileHandler):
+    """The standard rotating log file, created 0600: it holds account emails and URLs."""
 
-    What ``logging.handlers.RotatingFileHandler`` does, written out here because that module imports
-    socket, pickle and queue for handlers the console never uses: 10 to 15 ms before the desktop
-    console's first paint, for nothing.
-    """
-
-    def __init__(self, path: Path, *, max_bytes: int, backups: int) -> None:
-        super().__init__(path, encoding="utf-8", delay=True)
-        self.max_bytes = max_bytes
-        self.backups = backups
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            if self._rollover_due(record):
-                self._roll_over()
-        except Exception:
-            self.handleError(record)
-            return
-        super().emit(record)
-
-    def _rollover_due(self, record: logging.LogRecord) -> bool:
-        # As in the standard library: no limit or no backups means no rollover, and never for a path
-        # that exists but is not a regular file (/dev/null). A log file moved or deleted meanwhile
-        # rolls over too, which reopens the path.
-        if self.max_bytes <= 0 or self.backups <= 0:
-            return False
-        if os.path.exists(self.baseFilename) and not os.path.isfile(self.baseFilename):
-            return False
-        if self.stream is None:
-            self.stream = self._open()
-        self.stream.seek(0, os.SEEK_END)
-        return bool(self.stream.tell() + len(self.format(record)) + 1 >= self.max_bytes)
-
-    def _roll_over(self) -> None:
-        if self.stream is not None:
-            self.stream.close()
-            self.stream = None  # reopened by FileHandler.emit
-        for number in range(self.backups - 1, 0, -1):
-            older = f"{self.baseFilename}.{number}"
-            if os.path.exists(older):
-                os.replace(older, f"{self.baseFilename}.{number + 1}")
-        if os.path.exists(self.baseFilename):
-            os.replace(self.baseFilename, f"{self.baseFilename}.1")
+    def _open(self) -> io.TextIOWrapper:
+        # The handler always appends (RotatingFileHandler forces mode "a" when it rotates).
+        return open(
+            self.baseFilename, "a", encoding=self.encoding, errors=self.errors, opener=paths.open_private
+        )
 
 
 class _Console(logging.Formatter):
@@ -258,8 +202,11 @@ def setup(verbose: int = 0, *, to_file: bool = True, stream: Any = None) -> Path
     if to_file:
         path = log_file_path()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            file_handler = RotatingFile(path, max_bytes=MAX_BYTES, backups=BACKUPS)
+            paths.private_dir(path.parent)
+            paths.repair_modes()
+            file_handler = PrivateRotatingFile(
+                path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
+            )
         except OSError as exc:
             root.warning("Cannot write the log file %s: %s", path, exc)
             path = None

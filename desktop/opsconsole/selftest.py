@@ -14,17 +14,16 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from . import __version__, config, logs, paths
-
-if TYPE_CHECKING:
-    from .cli import CliContext
+from .handler import CommandContext
 
 Status = Literal["ok", "warn", "fail"]
+QtChecks = Callable[[], list[tuple[str, bool, str]]]  # (name, ok, detail) for each Qt check
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Check:
     name: str
     status: Status
@@ -54,7 +53,7 @@ def check_config(config_file: str | None) -> list[Check]:
 def check_log_folder() -> list[Check]:
     folder = logs.log_file_path().parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        paths.private_dir(folder)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".selftest-"):
             pass
     except OSError as exc:
@@ -68,14 +67,14 @@ def check_log_folder() -> list[Check]:
     return [Check("log folder", "ok", str(folder))]
 
 
-def check_gui() -> list[Check]:
+def check_gui(qt_checks: QtChecks) -> list[Check]:
     if not os.environ.get("QT_QPA_PLATFORM"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     try:
-        from .ui.shell.selftest import check_gui as qt_checks
+        results = qt_checks()
     except ImportError as exc:
         return [Check("qt", "fail", f"Qt cannot be imported: {exc}")]
-    return [Check(name, "ok" if ok else "fail", detail) for name, ok, detail in qt_checks()]
+    return [Check(name, "ok" if ok else "fail", detail) for name, ok, detail in results]
 
 
 def check_keyring(profile: config.Profile | None) -> list[Check]:
@@ -88,12 +87,12 @@ def check_keyring(profile: config.Profile | None) -> list[Check]:
     return [Check("keyring", "ok" if usable else "warn", detail)]
 
 
-def run_checks(config_file: str | None, profile: config.Profile | None) -> list[Check]:
+def run_checks(config_file: str | None, profile: config.Profile | None, qt_checks: QtChecks) -> list[Check]:
     steps: list[Callable[[], list[Check]]] = [
         check_python,
         lambda: check_config(config_file),
         check_log_folder,
-        check_gui,
+        lambda: check_gui(qt_checks),
         lambda: check_keyring(profile),
     ]
     results: list[Check] = []
@@ -107,13 +106,13 @@ def run_checks(config_file: str | None, profile: config.Profile | None) -> list[
     return results
 
 
-def cmd_self_test(ctx: CliContext, args: argparse.Namespace) -> int:
+def cmd_self_test(ctx: CommandContext, args: argparse.Namespace) -> int:
     profile: config.Profile | None
     try:
         profile = ctx.profile()
     except config.ConfigError:
         profile = None
-    results = run_checks(ctx.config_file, profile)
+    results = run_checks(ctx.config_file, profile, ctx.qt_self_test)
     width = max(len(c.name) for c in results)
     text = "\n".join(f"{c.status.upper():<4}  {c.name:<{width}}  {c.detail}" for c in results)
     failed = [c for c in results if c.status == "fail"]

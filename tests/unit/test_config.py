@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from opsconsole import config, paths
+from opsconsole.errors import OpsError
 
 GOOD = """
 default_profile = "sandbox"
@@ -243,3 +244,10 @@ def test_in_memory_configuration_reads_no_file() -> None:
     assert cfg.resolve() is profile
     assert cfg.source_of("demo", "api_url") == "memory"
     assert cfg.files == ()
+
+
+def test_a_config_error_is_an_ops_error_with_exit_status_1() -> None:
+    # docs/architecture.md: everything a person may see derives from OpsError; the CLI relies on it.
+    error = config.ConfigError([config.Problem("f.toml", "is not valid TOML")], summary="Cannot read:")
+    assert isinstance(error, OpsError) and error.exit_code == 1
+    assert str(error) == "Cannot read:\nf.toml: is not valid TOML"

@@ -54,22 +54,22 @@ def test_the_unplanted_copy_keeps_every_contract(tmp_path: Path) -> None:
     proc = lint_imports(tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "0 broken" in proc.stdout
-    # It was the copy that was analysed, not the installed package.
-    assert not (package / "traces").exists()
+    # The planted modules exist only in the copies of the tests below.
+    assert not (package / "traces" / "planted_layout.py").exists()
 
 
 PLANTED = {
     "a new room that reaches the ui one module down": (
         {
             "traces/__init__.py": '"""Traces."""\n',
-            "traces/model.py": "from . import layout\n",
-            "traces/layout.py": "from ..ui.shell import widgets\n",
+            "traces/planted_model.py": "from . import planted_layout\n",
+            "traces/planted_layout.py": "from ..ui.shell import widgets\n",
         },
-        ("opsconsole.traces.layout", "opsconsole.ui.shell.widgets"),
+        ("opsconsole.traces.planted_layout", "opsconsole.ui.shell.widgets"),
     ),
     "a new room that imports the cli": (
-        {"traces/__init__.py": '"""Traces."""\n', "traces/model.py": "from .. import cli\n"},
-        ("opsconsole.traces.model", "opsconsole.cli"),
+        {"traces/__init__.py": '"""Traces."""\n', "traces/planted_model.py": "from .. import cli\n"},
+        ("opsconsole.traces.planted_model", "opsconsole.cli"),
     ),
     # Harmless today, but a room outside the layers would be held to nothing tomorrow.
     "a room nobody listed": (

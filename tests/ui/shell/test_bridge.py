@@ -76,6 +76,22 @@ def test_result_arrives_on_the_gui_thread(qtbot: Any, bridge: AsyncBridge, serve
     assert bridge.pending_jobs() == []
 
 
+def test_callbacks_chained_after_run_are_delivered(
+    qtbot: Any, bridge: AsyncBridge, server: RunningServer
+) -> None:
+    # Anki's style: run(...).success(...).failure(...), set after run() has handed the work over.
+    outcomes: list[tuple[str, Any]] = []
+    with qtbot.waitSignal(bridge.jobFinished, timeout=10_000):
+        ok = bridge.run(get(server.url, "/ok"))
+        assert ok.success(lambda value: outcomes.append(("ok", value))) is ok
+        ok.failure(lambda exc: outcomes.append(("ok failed", exc)))
+    with qtbot.waitSignal(bridge.jobFinished, timeout=10_000):
+        bridge.run(get(server.url, "/problem")).success(
+            lambda value: outcomes.append(("problem", value))
+        ).failure(lambda exc: outcomes.append(("problem failed", type(exc))))
+    assert outcomes == [("ok", {"users": 3}), ("problem failed", net.ApiError)]
+
+
 def test_api_error_reaches_the_view_with_its_type(
     qtbot: Any, bridge: AsyncBridge, server: RunningServer
 ) -> None:

@@ -5,7 +5,9 @@ get its result (or its exception, with its type intact: the view decides how to 
 ``ApiError`` versus a ``NetworkError``) back on the GUI thread, through a queued Qt signal, in the
 style of Anki's taskman::
 
-    bridge.run(client.list_users(), on_success=self.show_users, on_failure=self.show_error, owner=self)
+    bridge.run(client.list_users(), owner=self).success(self.show_users).failure(self.show_error)
+
+(``on_success=``/``on_failure=`` keyword arguments do the same.)
 
 The returned :class:`Job` can be cancelled; it is cancelled by itself when ``owner`` (a QObject, usually
 the view) is destroyed. A cancelled job's coroutine gets ``CancelledError`` at its current ``await`` (so
@@ -126,6 +128,19 @@ class Job(Generic[T]):
         self._bridge._cancel(self)
         return True
 
+    def success(self, callback: Callable[[T], Any]) -> Job[T]:
+        """Call ``callback(result)`` on the GUI thread when the coroutine returns (Anki's ``success``).
+
+        For chaining right after :meth:`AsyncBridge.run`: the outcome is delivered through the event
+        loop, so a callback set before control returns to it is never missed."""
+        self._on_success = callback
+        return self
+
+    def failure(self, callback: Callable[[BaseException], Any]) -> Job[T]:
+        """Call ``callback(error)`` on the GUI thread when the coroutine raises (else it is logged)."""
+        self._on_failure = callback
+        return self
+
     def owner_alive(self) -> bool:
         if self._owner is None:
             return True
@@ -170,9 +185,8 @@ class AsyncBridge(QObject):
             raise BridgeClosedError("the background loop has shut down")
         import asyncio
 
-        # Connected here, not in __init__: the window is built before the bridge's first use, and
-        # touching ``Qt`` costs start-up time (qtprops.py). Nothing is emitted before the loop runs,
-        # and once the loop exists this is never reached again (so it is connected once).
+        # Connected here, on first use, not in __init__: the connection type lives in ``Qt``, which
+        # the window's first paint does without (qtprops.py). Nothing is emitted before the loop runs.
         from PySide6.QtCore import Qt
 
         loop = asyncio.new_event_loop()

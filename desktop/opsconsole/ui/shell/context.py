@@ -9,7 +9,7 @@ collection). A page gets from it:
 - ``scopes``, the scope gate to register scope-bound actions with (``scopes.require(action,
   "write:users")``: disabled, with a tooltip that says why, while the sign-in lacks the scope);
 - ``bridge``, the one place that runs background work and brings results home
-  (``context.bridge.run(coro, on_success=..., on_failure=..., owner=self)``);
+  (``context.bridge.run(coro, owner=self).success(self.show).failure(self.show_error)``);
 - ``demo``, the demo's facts (its accounts and password), None outside the demo;
 - ``show_message(text)`` for the status bar, ``show_detail(widget, title)`` for the detail panel;
 - ``open_target(page_key, target)`` to open something on another page (the window shows the page

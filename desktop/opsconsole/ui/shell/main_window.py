@@ -44,7 +44,7 @@ from .profile_switcher import ProfileSwitcher
 from .rail import NavRail
 from .status_bar import ShellStatusBar
 
-if TYPE_CHECKING:  # (importing a Qt class from Python builds it and its enums: start-up time)
+if TYPE_CHECKING:
     from PySide6.QtGui import QCloseEvent
     from PySide6.QtWidgets import QDialog
 

@@ -1,0 +1,345 @@
+"""The Prometheus HTTP API (``/api/v1``) over an ``httpx.AsyncClient`` handed in.
+
+Works with anything that serves Prometheus' API: Prometheus, Thanos Query, Mimir and Cortex (base URL
+with their prefix, e.g. ``http://mimir/prometheus``), VictoriaMetrics. Queries go as GET while the URL
+stays short and as a POST form beyond that (every one of those servers accepts both; a long PromQL
+expression in a URL is what proxies cut off first). Errors are :class:`~.errors.MetricsError` with a
+message fit for a panel; an empty result is data, not an error.
+
+Sample values arrive as strings (``"NaN"``, ``"+Inf"``, ``"-Inf"`` included) and become float64 numpy
+arrays, ready for a chart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+from urllib.parse import quote, urlencode
+
+import httpx
+import numpy as np
+import numpy.typing as npt
+
+from . import errors
+from .durations import parse_duration
+
+FloatArray = npt.NDArray[np.float64]
+
+# Longer GET URLs are sent as POST forms: 2 KiB is under every common proxy's limit (nginx 4-8 KiB).
+MAX_GET_URL = 2048
+_GLOBAL_SCRAPE_INTERVAL: Final = re.compile(
+    r"(?m)^global:\s*\n(?:[ \t]+.*\n)*?[ \t]+scrape_interval:\s*(\S+)"
+)
+
+
+@dataclass(slots=True)
+class Series:
+    """One series of a query result: its labels and its points (timestamps in Unix seconds)."""
+
+    labels: dict[str, str]
+    timestamps: FloatArray
+    values: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+@dataclass(slots=True)
+class QueryResult:
+    """What a query returned: ``series`` parsed for charts, ``raw`` as Prometheus sent it (for JSON
+    output), and the server's ``warnings`` (and ``infos``, Prometheus 2.52+) to show beside the data."""
+
+    result_type: str
+    series: list[Series]
+    raw: Any
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.series
+
+    @property
+    def points(self) -> int:
+        return sum(len(s) for s in self.series)
+
+
+@dataclass(slots=True)
+class MetricMetadata:
+    type: str
+    help: str
+    unit: str
+
+
+@dataclass(slots=True)
+class Alert:
+    """An alert the server reports as pending or firing."""
+
+    name: str
+    state: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    active_at: str
+    value: float
+
+
+def _floats(items: Sequence[Any]) -> FloatArray:
+    return np.array(items, dtype=np.float64) if items else np.empty(0, dtype=np.float64)
+
+
+def parse_result(result_type: str, result: Any) -> list[Series]:
+    """Series from a ``data.result`` of type matrix, vector or scalar (a string result has none)."""
+    if result_type == "matrix":
+        out = []
+        for item in result:
+            values = item.get("values") or []
+            out.append(
+                Series(
+                    dict(item.get("metric") or {}),
+                    _floats([p[0] for p in values]),
+                    _floats([p[1] for p in values]),
+                )
+            )
+        return out
+    if result_type == "vector":
+        return [
+            Series(dict(item.get("metric") or {}), _floats([item["value"][0]]), _floats([item["value"][1]]))
+            for item in result
+            if "value" in item  # a native histogram sample has "histogram" instead
+        ]
+    if result_type == "scalar":
+        return [Series({}, _floats([result[0]]), _floats([result[1]]))]
+    return []
+
+
+class PrometheusAPI:
+    """Calls to one Prometheus-compatible server at ``base_url`` through ``client``.
+
+    ``client`` is the caller's (net.build_client, with the profile's auth when the server wants it);
+    this class never closes it. ``timeout`` bounds each request (seconds) and is also passed to the
+    server as the query timeout, so the server gives up at about the same time as we do.
+    """
+
+    def __init__(self, client: httpx.AsyncClient, base_url: str, *, timeout: float = 30.0) -> None:
+        self.client = client
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    # -- queries --------------------------------------------------------------------------------
+
+    async def query_range(
+        self, expr: str, start: float, end: float, step: float, *, limit: int | None = None
+    ) -> QueryResult:
+        params = {"query": expr, "start": _ts(start), "end": _ts(end), "step": _num(step)}
+        params["timeout"] = _num(self.timeout)
+        if limit:
+            params["limit"] = str(limit)
+        return await self._query("query_range", params)
+
+    async def query(self, expr: str, at: float | None = None) -> QueryResult:
+        params = {"query": expr, "timeout": _num(self.timeout)}
+        if at is not None:
+            params["time"] = _ts(at)
+        return await self._query("query", params)
+
+    async def _query(self, endpoint: str, params: dict[str, str]) -> QueryResult:
+        data, warnings, response = await self._call(endpoint, params, post_allowed=True)
+        if not isinstance(data, dict) or "resultType" not in data or "result" not in data:
+            raise errors.malformed(response, "no resultType/result in data")
+        result_type = str(data["resultType"])
+        try:
+            series = parse_result(result_type, data["result"])
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+            raise errors.malformed(response, f"a {result_type} result that cannot be read ({exc})") from None
+        if result_type == "matrix" and any("histograms" in item for item in data["result"]):
+            warnings.append("native histogram samples are not drawn; use histogram_quantile()")
+        return QueryResult(result_type, series, data["result"], warnings)
+
+    # -- names, metadata, series, alerts ----------------------------------------------------------
+
+    async def label_names(
+        self, match: Sequence[str] = (), start: float | None = None, end: float | None = None, limit: int = 0
+    ) -> list[str]:
+        params = _range_params(match, start, end, limit)
+        return _strings(await self._data("labels", params, post_allowed=True))
+
+    async def label_values(
+        self,
+        name: str,
+        match: Sequence[str] = (),
+        start: float | None = None,
+        end: float | None = None,
+        limit: int = 0,
+    ) -> list[str]:
+        """Values of label ``name`` (``__name__``: metric names). ``limit`` caps what the server sends
+        (Prometheus 2.51+; older servers ignore it, so the list is cut here too)."""
+        params = _range_params(match, start, end, limit)
+        values = _strings(await self._data(f"label/{quote(name, safe='')}/values", params))
+        return values[:limit] if limit else values
+
+    async def metadata(self, metric: str = "", limit: int = 0) -> dict[str, list[MetricMetadata]]:
+        """Type, help and unit per metric family. For one ``metric`` the family name is also tried:
+        a target scraped as OpenMetrics reports ``http_requests`` for ``http_requests_total`` and
+        ``x`` for ``x_bucket``, ``x_sum`` and ``x_count``."""
+        for name in _family_names(metric) if metric else [""]:
+            found = await self._metadata(name, limit)
+            if found:
+                return found
+        return {}
+
+    async def _metadata(self, metric: str, limit: int) -> dict[str, list[MetricMetadata]]:
+        params: list[tuple[str, str]] = []
+        if metric:
+            params.append(("metric", metric))
+        if limit:
+            params.append(("limit", str(limit)))
+        data = await self._data("metadata", params)
+        if not isinstance(data, dict):
+            return {}
+        return {
+            str(name): [
+                MetricMetadata(str(m.get("type", "")), str(m.get("help", "")), str(m.get("unit", "")))
+                for m in entries
+                if isinstance(m, dict)
+            ]
+            for name, entries in data.items()
+            if isinstance(entries, list)
+        }
+
+    async def series(
+        self, match: Sequence[str], start: float | None = None, end: float | None = None, limit: int = 0
+    ) -> list[dict[str, str]]:
+        if not match:
+            raise ValueError("series() needs at least one match[] selector")
+        data = await self._data("series", _range_params(match, start, end, limit), post_allowed=True)
+        return [dict(item) for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+    async def alerts(self) -> list[Alert]:
+        data = await self._data("alerts", [])
+        items = data.get("alerts", []) if isinstance(data, dict) else []
+        out = []
+        for item in items:
+            labels = {str(k): str(v) for k, v in (item.get("labels") or {}).items()}
+            try:
+                value = float(item.get("value", "nan"))
+            except (TypeError, ValueError):
+                value = float("nan")
+            out.append(
+                Alert(
+                    name=labels.get("alertname", ""),
+                    state=str(item.get("state", "")),
+                    labels=labels,
+                    annotations={str(k): str(v) for k, v in (item.get("annotations") or {}).items()},
+                    active_at=str(item.get("activeAt", "")),
+                    value=value,
+                )
+            )
+        return out
+
+    async def scrape_interval(self, job: str = "") -> float | None:
+        """The scrape interval of the server's targets (the smallest; of ``job`` alone when given), from
+        /api/v1/targets, else the global one from /api/v1/status/config; None when neither says
+        (Thanos, Mimir and VictoriaMetrics have no targets: the panel's setting applies)."""
+        try:
+            data = await self._data("targets", [("state", "active")])
+            intervals = [
+                parse_duration(str(t["scrapeInterval"]))
+                for t in (data.get("activeTargets") or [] if isinstance(data, dict) else [])
+                if isinstance(t, dict)
+                and t.get("scrapeInterval")
+                and (not job or t.get("labels", {}).get("job") == job)
+            ]
+            if intervals:
+                return min(intervals)
+            config = await self._data("status/config", [])
+        except errors.MetricsError as exc:
+            if exc.kind in ("not_found", "bad_data", "malformed", "proxy"):
+                return None
+            raise
+        match = _GLOBAL_SCRAPE_INTERVAL.search(
+            str(config.get("yaml", "")) if isinstance(config, dict) else ""
+        )
+        return parse_duration(match.group(1)) if match else None
+
+    # -- transport ------------------------------------------------------------------------------
+
+    async def _data(
+        self,
+        endpoint: str,
+        params: Mapping[str, str] | Sequence[tuple[str, str]],
+        *,
+        post_allowed: bool = False,
+    ) -> Any:
+        data, _warnings, _response = await self._call(endpoint, params, post_allowed=post_allowed)
+        return data
+
+    async def _call(
+        self, endpoint: str, params: Mapping[str, str] | Sequence[tuple[str, str]], *, post_allowed: bool
+    ) -> tuple[Any, list[str], httpx.Response]:
+        url = f"{self.base_url}/api/v1/{endpoint}"
+        items = list(params.items()) if isinstance(params, Mapping) else list(params)
+        query = urlencode(items)
+        # The server's own timeout plus a margin: its answer (a clear 503) beats our timeout.
+        limit = self.timeout + min(5.0, max(1.0, self.timeout / 2))
+        timeout = httpx.Timeout(limit, connect=min(5.0, self.timeout))
+        try:
+            if post_allowed and len(url) + len(query) + 1 > MAX_GET_URL:
+                response = await self.client.post(
+                    url,
+                    content=query.encode(),
+                    headers={"Content-Type": "application/x-www-form-urlencoded"},
+                    timeout=timeout,
+                )
+            else:
+                response = await self.client.get(f"{url}?{query}" if query else url, timeout=timeout)
+        except httpx.HTTPError as exc:
+            raise errors.from_transport(exc, url, limit) from exc
+        if response.is_error:
+            raise errors.from_response(response)
+        try:
+            body = json.loads(response.content)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise errors.malformed(response, "the body is not JSON") from None
+        if not isinstance(body, dict):
+            raise errors.malformed(response, "the body is not a JSON object")
+        if body.get("status") == "error":
+            raise errors.from_response(response)
+        if body.get("status") != "success" or "data" not in body:
+            raise errors.malformed(response, "no status/data in the body")
+        notes = [str(w) for w in body.get("warnings") or []] + [str(i) for i in body.get("infos") or []]
+        return body["data"], notes, response
+
+
+def _ts(seconds: float) -> str:
+    return f"{seconds:.3f}"
+
+
+def _num(value: float) -> str:
+    return f"{value:g}" if value == int(value) else f"{value:.3f}".rstrip("0")
+
+
+def _range_params(
+    match: Sequence[str], start: float | None, end: float | None, limit: int
+) -> list[tuple[str, str]]:
+    params = [("match[]", m) for m in match]
+    if start is not None:
+        params.append(("start", _ts(start)))
+    if end is not None:
+        params.append(("end", _ts(end)))
+    if limit:
+        params.append(("limit", str(limit)))
+    return params
+
+
+def _family_names(metric: str) -> list[str]:
+    names = [metric]
+    for suffix in ("_total", "_bucket", "_count", "_sum", "_created", "_info"):
+        if metric.endswith(suffix) and len(metric) > len(suffix):
+            names.append(metric[: -len(suffix)])
+    return names
+
+
+def _strings(data: Any) -> list[str]:
+    return [str(x) for x in data] if isinstance(data, list) else []

@@ -1,0 +1,193 @@
+"""Every way a query can fail becomes one clear panel message: Prometheus' error envelope (400, 422,
+503, VictoriaMetrics' style), a proxy's HTML 502, an empty 503, a timeout, a refused connection, a
+body that is not JSON; plus NaN/Inf values, warnings, empty results and long queries sent as POST,
+all against a real local HTTP server."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+from tests.unit.metrics.stub_server import StubServer, stub_server
+
+from opsconsole.metrics.api import MAX_GET_URL, PrometheusAPI
+from opsconsole.metrics.errors import MetricsError
+
+JSON = "application/json"
+
+
+def envelope(error_type: str, error: str) -> bytes:
+    return json.dumps({"status": "error", "errorType": error_type, "error": error}).encode()
+
+
+MATRIX = {
+    "status": "success",
+    "data": {
+        "resultType": "matrix",
+        "result": [
+            {"metric": {"__name__": "x", "job": "a"}, "values": [[1700000000, "1.5"], [1700000015, "NaN"]]},
+            {"metric": {"job": "b"}, "values": [[1700000000, "+Inf"], [1700000015.5, "-Inf"]]},
+        ],
+    },
+    "warnings": ["PromQL info: metric might not be a counter"],
+}
+
+ROUTES = {
+    "/bad": (
+        400,
+        JSON,
+        envelope("bad_data", 'invalid parameter "query": 1:5: parse error: unclosed left parenthesis'),
+    ),
+    "/exec": (422, JSON, envelope("execution", "query processing would load too many samples into memory")),
+    "/unavailable": (503, JSON, envelope("unavailable", "TSDB not ready")),
+    "/vm": (422, JSON, envelope("422", "cannot parse duration")),
+    "/html502": (
+        502,
+        "text/html",
+        b"<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>",
+    ),
+    "/empty503": (503, "text/plain", b""),
+    "/auth": (401, "text/plain", b"Unauthorized"),
+    "/notjson": (200, "text/html", b"<html>a login page</html>"),
+    "/matrix": (200, JSON, json.dumps(MATRIX).encode()),
+    "/empty": (200, JSON, b'{"status":"success","data":{"resultType":"matrix","result":[]}}'),
+    "/scalar": (
+        200,
+        JSON,
+        b'{"status":"success","data":{"resultType":"scalar","result":[1700000000,"NaN"]}}',
+    ),
+    "/shape": (
+        200,
+        JSON,
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"values":[["x"]]}]}}',
+    ),
+    "/ok": (200, JSON, b'{"status":"success","data":{"resultType":"vector","result":[]}}'),
+}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[StubServer]:
+    with stub_server(ROUTES) as running:
+        yield running
+
+
+async def failure(client: httpx.AsyncClient, base: str, query_timeout: float = 30.0) -> MetricsError:
+    with pytest.raises(MetricsError) as info:
+        await PrometheusAPI(client, base, timeout=query_timeout).query_range("up", 0, 60, 15)
+    assert "\n" not in str(info.value) and len(str(info.value)) <= 240
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("route", "kind", "status", "message"),
+    [
+        ("/bad", "bad_data", 400, "Bad query: 1:5: parse error: unclosed left parenthesis"),
+        ("/exec", "execution", 422, "Query failed: query processing would load too many samples into memory"),
+        ("/unavailable", "unavailable", 503, "Prometheus is unavailable: TSDB not ready"),
+        ("/vm", "execution", 422, "Query failed: cannot parse duration"),
+        (
+            "/html502",
+            "unavailable",
+            502,
+            "Bad Gateway (HTTP 502), not an answer from Prometheus: an HTML page (from nginx/1.25.3): 502 Bad Gateway",
+        ),
+        (
+            "/empty503",
+            "unavailable",
+            503,
+            "Service Unavailable (HTTP 503), not an answer from Prometheus: the server sent an empty body (from nginx/1.25.3)",
+        ),
+        ("/auth", "auth", 401, "Not authorized (HTTP 401): Unauthorized (from nginx/1.25.3)"),
+    ],
+)
+async def test_error_answers(
+    server: StubServer, client: httpx.AsyncClient, route: str, kind: str, status: int, message: str
+) -> None:
+    error = await failure(client, server.url + route)
+    assert (error.kind, error.status, str(error)) == (kind, status, message)
+
+
+async def test_exit_codes_follow_the_contract(server: StubServer, client: httpx.AsyncClient) -> None:
+    assert (await failure(client, server.url + "/bad")).exit_code == 2
+    assert (await failure(client, server.url + "/auth")).exit_code == 3
+    assert (await failure(client, server.url + "/nowhere")).exit_code == 4
+    assert (await failure(client, server.url + "/exec")).exit_code == 1
+
+
+async def test_wrong_url_says_so(server: StubServer, client: httpx.AsyncClient) -> None:
+    error = await failure(client, server.url + "/nowhere")
+    assert error.kind == "not_found"
+    assert str(error).startswith(f"Not found (HTTP 404) at {server.url}/nowhere/api/v1/query_range")
+    assert error.hint == "check prometheus_url / metrics_url in the profile"
+
+
+async def test_a_success_status_with_html_is_not_data(server: StubServer, client: httpx.AsyncClient) -> None:
+    error = await failure(client, server.url + "/notjson")
+    assert error.kind == "malformed" and "the body is not JSON" in str(error)
+    error = await failure(client, server.url + "/shape")
+    assert error.kind == "malformed" and "a matrix result that cannot be read" in str(error)
+
+
+async def test_timeout(server: StubServer, client: httpx.AsyncClient) -> None:
+    # The request waits for the server's query timeout plus a margin (at least 1 s): 0.2 + 1.
+    error = await failure(client, server.url + "/hang", query_timeout=0.2)
+    assert error.kind == "timeout"
+    assert str(error) == "No answer from 127.0.0.1 within 1.2 s (timed out)"
+
+
+async def test_refused_connection(client: httpx.AsyncClient) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, never listening: refused
+        error = await failure(client, f"http://127.0.0.1:{port}")
+    assert error.kind == "network"
+    assert "connection refused" in str(error)
+
+
+async def test_nan_and_infinities_and_warnings(server: StubServer, client: httpx.AsyncClient) -> None:
+    result = await PrometheusAPI(client, server.url + "/matrix").query_range("x", 0, 60, 15)
+    first, second = result.series
+    assert first.labels == {"__name__": "x", "job": "a"}
+    assert first.values[0] == 1.5 and math.isnan(first.values[1])
+    assert second.values.tolist() == [math.inf, -math.inf]
+    assert second.timestamps.tolist() == [1700000000.0, 1700000015.5]
+    assert result.warnings == ["PromQL info: metric might not be a counter"]
+    assert result.raw == MATRIX["data"]["result"]  # type: ignore[index]
+    assert result.points == 4
+
+
+async def test_empty_and_scalar_results(server: StubServer, client: httpx.AsyncClient) -> None:
+    empty = await PrometheusAPI(client, server.url + "/empty").query_range("x", 0, 60, 15)
+    assert empty.empty and empty.series == [] and empty.warnings == []
+    scalar = await PrometheusAPI(client, server.url + "/scalar").query("scalar(x)")
+    assert scalar.result_type == "scalar" and math.isnan(scalar.series[0].values[0])
+
+
+async def test_long_queries_go_as_a_post_form(server: StubServer, client: httpx.AsyncClient) -> None:
+    api = PrometheusAPI(client, server.url + "/ok")
+    short = "sum(rate(http_requests_total[5m]))"
+    long = " or ".join(f'up{{job="job-{i}"}}' for i in range(200))
+    assert len(long) > MAX_GET_URL
+    server.requests.clear()
+    await api.query(short, at=1700000000)
+    await api.query(long, at=1700000000)
+    (m1, path1, _), (m2, path2, body2) = server.requests
+    assert m1 == "GET" and parse_qs(path1.split("?", 1)[1])["query"] == [short]
+    assert m2 == "POST" and path2 == "/ok/api/v1/query" and parse_qs(body2.decode())["query"] == [long]
+
+
+async def test_label_values_are_capped_even_when_the_server_ignores_limit(
+    client: httpx.AsyncClient,
+) -> None:
+    names = {"status": "success", "data": [f"metric_{i}" for i in range(100_000)]}
+    routes = {"/": (200, JSON, json.dumps(names).encode())}
+    with stub_server(routes) as big:
+        values = await PrometheusAPI(client, big.url).label_values("__name__", limit=500)
+        assert values == [f"metric_{i}" for i in range(500)]
+        assert "limit=500" in big.requests[0][1]
