@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+
+from opsconsole.sandbox.server import RunningSandbox
 from tests.support.cli import run_cli, write_profile
 from tests.support.keyring_service import SecretService
 from tests.support.scripted_browser import browser_command
-
-from opsconsole.sandbox.server import RunningSandbox
 
 pytestmark = pytest.mark.slow
 

@@ -18,11 +18,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from tests.unit.traces.otel_writer import otlp_hex_json, otlp_json, record_checkout, zipkin_json
 
 from opsconsole import net
 from opsconsole.traces import SearchQuery, TraceNotFound
 from opsconsole.traces.backend import TraceReader, reader_for
+from tests.unit.traces.otel_writer import otlp_hex_json, otlp_json, record_checkout, zipkin_json
 
 Route = Callable[[dict[str, list[str]]], tuple[int, Any]]
 

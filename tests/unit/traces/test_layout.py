@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tests.unit.traces.hostile import T0, jaeger_doc, span_id
-
 from opsconsole.traces import (
     CYCLE,
     DUPLICATE,
@@ -16,6 +14,7 @@ from opsconsole.traces import (
     totals,
     traces_from_document,
 )
+from tests.unit.traces.hostile import T0, jaeger_doc, span_id
 
 
 def lay(*spans: tuple, **kw) -> Layout:  # type: ignore[no-untyped-def,type-arg]

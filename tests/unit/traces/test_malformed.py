@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.unit.traces.hostile import jaeger_doc
 
 from opsconsole import cli
 from opsconsole.traces import TraceFormatError, read_trace_file, traces_from_bytes, traces_from_document
+from tests.unit.traces.hostile import jaeger_doc
 
 
 def _jaeger_with(**changes: Any) -> dict[str, Any]:

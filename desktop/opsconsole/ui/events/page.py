@@ -131,6 +131,10 @@ class NotificationsPage(QWidget):
         if self.room.last_gap is not None:
             self._show_gap(self.room.last_gap)
 
+    def refresh_colors(self) -> None:
+        """The colour scheme changed (the window calls this)."""
+        self.gap_banner.refresh_colors()
+
     # -- filters ---------------------------------------------------------------------------------
 
     def focus_find(self) -> None:

@@ -470,6 +470,10 @@ class MainWindow(QMainWindow):
         self.rail.refresh_style()
         self.band.refresh_colors()
         self.status.refresh_colors()
+        for key in self.page_keys:  # pages with colours of their own (banners, charts) follow too
+            refresh = getattr(self.page(key), "refresh_colors", None)
+            if callable(refresh):
+                refresh()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
