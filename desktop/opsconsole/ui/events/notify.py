@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 from ...events.model import Event
 from ...events.summary import summarize
 from ...events.topics import TopicFilter
+from ..shell.assets import ResourceError, app_icon
 
 __all__ = ["DEFAULT_TOPICS", "DesktopNotifier"]
 
@@ -95,7 +96,13 @@ class DesktopNotifier(QObject):
         self._show(title, body)
 
     def _make_tray(self) -> QSystemTrayIcon:
-        tray = QSystemTrayIcon(QApplication.windowIcon() or QIcon(), self)
+        icon = QApplication.windowIcon()
+        if icon.isNull():
+            try:
+                icon = app_icon()
+            except ResourceError:  # a broken installation: a tray entry without a picture still works
+                icon = QIcon()
+        tray = QSystemTrayIcon(icon, self)
         tray.setToolTip("Ops Console")
         menu = QMenu(self.window)
         menu.addAction("Show Ops Console", self._raise_window)
