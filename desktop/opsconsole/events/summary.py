@@ -17,6 +17,8 @@ _MAX = 160
 
 def summarize(topic: str, data: dict[str, Any]) -> str:
     alert, user, role = data.get("alert"), data.get("user"), data.get("role")
+    if alert is None and topic.startswith("alert.") and "summary" in data:
+        alert = data  # an alert event may carry the alert itself as its data
     parts: list[str] = []
     if isinstance(alert, dict):
         parts.append(str(alert.get("summary") or alert.get("name") or alert.get("alert_id") or "alert"))

@@ -36,14 +36,26 @@ _Index = QModelIndex | QPersistentModelIndex
 
 
 class _Row:
-    """An event with its words computed once (the view asks for them on every paint)."""
+    """An event and its words, worked out when first shown (a flood's rows are mostly never drawn)."""
 
-    __slots__ = ("event", "summary", "time")
+    __slots__ = ("_summary", "_time", "event")
 
     def __init__(self, event: Event) -> None:
         self.event = event
-        self.summary = summarize(event.topic, event.data)
-        self.time = _local_time(event.time)
+        self._summary: str | None = None
+        self._time: str | None = None
+
+    @property
+    def summary(self) -> str:
+        if self._summary is None:
+            self._summary = summarize(self.event.topic, self.event.data)
+        return self._summary
+
+    @property
+    def time(self) -> str:
+        if self._time is None:
+            self._time = _local_time(self.event.time)
+        return self._time
 
 
 def _local_time(text: str) -> str:
