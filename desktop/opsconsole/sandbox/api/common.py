@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -37,6 +37,12 @@ class Caller:
     @property
     def actor(self) -> store.Actor:
         return store.Actor(self.id, self.email)
+
+    @property
+    def session_id(self) -> uuid.UUID | None:
+        """The sign-in session the token belongs to (None for the sandbox's own service tokens)."""
+        sid = self.claims.get("sid")
+        return uuid.UUID(str(sid)) if sid is not None else None
 
 
 def app_state(request: Request) -> Any:
@@ -128,25 +134,39 @@ def with_etag(response: Response, etag: str) -> None:
     response.headers["ETag"] = etag
 
 
-def may_grant(conn: Any, caller: Caller, role: str) -> None:
-    """write:roles may grant anything; write:users alone may grant only roles within its own permissions."""
+def may_change_account(
+    conn: Any, caller: Caller, target_id: uuid.UUID | None, *, roles: Iterable[str] = ()
+) -> None:
+    """The one rule for every write to an account: profile, email, password, status, delete, grants.
+
+    The caller may change an account when everything the account's roles carry (and, for a grant or
+    revoke, everything ``roles`` carry) is within the caller's own permissions, or when the caller
+    holds write:roles (in the token and in the database). Otherwise a write:users holder could set an
+    admin's password and sign in as that admin. ``target_id`` None is an account about to be created.
+    """
     if "write:roles" in caller.permissions and "write:roles" in caller.scopes:
         return
-    extra = store.role_permission_names(conn, role) - caller.permissions
-    if extra:
-        raise Forbidden(
-            f"granting or revoking {role} needs write:roles, or holding all its permissions "
-            f"(you lack {', '.join(sorted(extra))})",
-            slug="permission-denied",
-        )
+    carried = store.permissions_carried(conn, target_id) if target_id is not None else set()
+    checks = [("this account's roles carry", carried)]
+    checks += [(f"the role {role} carries", store.role_permission_names(conn, role)) for role in roles]
+    for what, permissions in checks:
+        missing = sorted(permissions - caller.permissions)
+        if missing:
+            raise ProblemError(
+                403,
+                f"{what} permissions you do not hold ({', '.join(missing)}): changing an account needs "
+                "write:roles, or holding every permission it has or would get",
+                slug="outranks-you",
+                extra={"missing_permissions": missing},
+            )
 
 
-def may_grant_or_422(conn: Any, caller: Caller, role: str) -> None:
-    """Like :func:`may_grant` for roles named in a create body: an unknown role is invalid input."""
-    try:
-        store.get_role_row(conn, role)
-    except ProblemError as exc:
-        if exc.status == 404:
-            raise ProblemError(422, f"no such role: {role}") from None
-        raise
-    may_grant(conn, caller, role)
+def known_roles(conn: Any, roles: Iterable[str]) -> None:
+    """Roles named in a request body must exist: an unknown one is invalid input (422), not a 404."""
+    for role in roles:
+        try:
+            store.get_role_row(conn, role)
+        except ProblemError as exc:
+            if exc.status == 404:
+                raise ProblemError(422, f"no such role: {role}") from None
+            raise

@@ -21,8 +21,8 @@ from .common import (
     WriteUsers,
     app_state,
     engine_of,
-    may_grant,
-    may_grant_or_422,
+    known_roles,
+    may_change_account,
     publish,
     remember,
     request_id_of,
@@ -100,8 +100,8 @@ def list_users(
 def create_user(request: Request, response: Response, body: UserCreate, caller: WriteUsers) -> dict[str, Any]:
     with span("User Service", service="user-service"):
         with span("DB Query", service="user-service"), db.writing(engine_of(request)) as conn:
-            for role in body.roles:
-                may_grant_or_422(conn, caller, role)
+            known_roles(conn, body.roles)
+            may_change_account(conn, caller, None, roles=body.roles)
             record = store.create_user(
                 conn,
                 email=body.email,
@@ -169,9 +169,14 @@ def _change_user(
         raise Conflict("you cannot disable your own account", slug="self")
     with span("User Service", service="user-service"):
         with span("DB Query", service="user-service"), db.writing(engine_of(request)) as conn:
+            may_change_account(conn, caller, user_id)
             before, after = store.update_user(
                 conn, user_id, if_match=if_match, require_if_match=required, **changes
             )
+            if changes.get("password_hash") is not None:
+                # Whoever knew the old password may hold its sessions: they end with it (but the
+                # caller's own, when changing its own password, goes on).
+                store.end_sessions(conn, user_id, "password changed", keep=caller.session_id)
             if after is not before:
                 store.add_audit(
                     conn,
@@ -275,6 +280,7 @@ def delete_user(request: Request, user_id: UserId, caller: WriteUsers, if_match:
         span("DB Query", service="user-service"),
         db.writing(engine_of(request)) as conn,
     ):
+        may_change_account(conn, caller, user_id)
         before = store.delete_user(conn, user_id, if_match=if_match)
         store.add_audit(
             conn,
@@ -303,7 +309,7 @@ def _membership(
     with span("User Service", service="user-service"):
         with span("DB Query", service="user-service"), db.writing(engine_of(request)) as conn:
             store.get_user(conn, user_id)
-            may_grant(conn, caller, role)
+            may_change_account(conn, caller, user_id, roles=[role])
             before, after = store.set_membership(
                 conn, user_id, role, granted=granted, if_match=if_match, required=not granted
             )
@@ -338,7 +344,7 @@ def grant_role(
     caller: WriteUsers,
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    """Grant a role (idempotent). write:users may grant roles within its own permissions, write:roles any."""
+    """Grant a role (idempotent): needs write:roles, or holding every permission of the role and the user."""
     record = _membership(request, caller, user_id, role, if_match, granted=True)
     with_etag(response, record.etag)
     return record.data
