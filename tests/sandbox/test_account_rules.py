@@ -8,29 +8,24 @@ ordinary accounts. A password change ends the target's sessions.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from tests.support.postgres import fresh_database
-from tests.support.sandbox import ADMIN, SUPPORT, bearer, obtain_tokens, test_settings
+from tests.sandbox.live_support import sandbox_on
+from tests.support.sandbox import ADMIN, SUPPORT, bearer, obtain_tokens
 
-from opsconsole.sandbox.server import RunningSandbox, start_background
+from opsconsole.sandbox.server import RunningSandbox
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def sb(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    with contextlib.ExitStack() as stack:
-        db_url = None
-        if request.param == "postgresql":
-            db_url = stack.enter_context(fresh_database(request.getfixturevalue("postgres_url")))
-        settings = test_settings(tmp_path_factory.mktemp("rules"), db_url=db_url)
-        yield stack.enter_context(start_background(settings))
+    with sandbox_on(request, tmp_path_factory) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

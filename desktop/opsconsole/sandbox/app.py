@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, cast
 
 from fastapi import FastAPI, Request
@@ -195,6 +196,12 @@ async def _purge_periodically(engine: Any) -> None:
             log.exception("purging expired OAuth rows failed")
 
 
+def _account_permissions(engine: Any, claims: Mapping[str, Any]) -> set[str]:
+    """What the roles of the token's account allow now (the stream's permission check)."""
+    with db.reading(engine) as conn:
+        return store.permission_names(conn, uuid.UUID(str(claims["sub"])))
+
+
 def create_app(settings: SandboxSettings) -> FastAPI:
     """The sandbox app for ``settings``: database prepared and seeded, routes, middleware, lifespan."""
     engine = db.create_engine_for(settings)
@@ -243,6 +250,7 @@ def create_app(settings: SandboxSettings) -> FastAPI:
     app.state.user_cache = store.UserCache()
     app.state.verify_access_token = auth.verify_access_token
     app.state.mint_service_token = auth.mint_service_token
+    app.state.account_permissions = functools.partial(_account_permissions, engine)
 
     app.include_router(auth.router)
     app.include_router(api.build_router())

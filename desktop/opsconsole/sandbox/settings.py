@@ -17,6 +17,7 @@ DEFAULT_PORT = 8700
 DEFAULT_PASSWORD = "sandbox"
 CLIENT_ID = "opsconsole"
 API_AUDIENCE = "opsconsole-api"
+MAX_HEARTBEAT = 15.0
 
 
 def default_data_dir() -> Path:
@@ -73,8 +74,9 @@ class SandboxSettings:
                 problems.append(f"{name} must be > 0")
         if self.events_keep < 1:
             problems.append("events_keep must be >= 1")
-        if self.heartbeat_interval <= 0:
-            problems.append("heartbeat_interval must be > 0")
+        if not 0 < self.heartbeat_interval <= MAX_HEARTBEAT:
+            # Open streams are re-checked (revocation, permissions) at each heartbeat.
+            problems.append(f"heartbeat_interval must be > 0 and at most {MAX_HEARTBEAT:g} s")
         if not self.password:
             problems.append("password must not be empty")
         if problems:
