@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import api, db, jaeger, seed, store, synthetic, telemetry, tracing, ws
+from . import api, db, jaeger, limits, seed, store, synthetic, telemetry, tracing, ws
 from .events import EventBus
 from .oauth import AuthServer
 from .problems import PROBLEM_MEDIA_TYPE, ProblemError, title_for, type_for
@@ -257,7 +257,9 @@ def create_app(settings: SandboxSettings) -> FastAPI:
     app.include_router(ws.router)
     app.include_router(telemetry.router)
     app.include_router(jaeger.router)
-    # Middleware added last runs first: request ids wrap everything, then metrics, then traces.
+    # Middleware added last runs first: request ids wrap everything, then metrics, then traces, then
+    # the body limits (innermost, but still before routing and before any body is read).
+    app.add_middleware(limits.BodyLimitMiddleware)
     app.add_middleware(tracing.TracingMiddleware)
     app.add_middleware(telemetry.MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
