@@ -216,6 +216,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     sb.add_argument("--data-dir", metavar="DIR", help="folder for the database and signing key")
     sb.add_argument("--password", metavar="P", help="password of the demo accounts (default: sandbox)")
+    sb.add_argument(
+        "--scrape-token-file",
+        metavar="FILE",
+        help="token that opens /metrics and /jaeger beyond loopback (e.g. Prometheus' credentials_file)",
+    )
     add(sub, "self-test", "offscreen smoke check of this installation", ("self-test",))
 
     profiles = add(sub, "profiles", "the configured profiles").add_subparsers(
@@ -516,6 +521,7 @@ def cmd_sandbox(ctx: CliContext, args: argparse.Namespace) -> int:
         "traffic": args.traffic,
         "data_dir": Path(args.data_dir) if args.data_dir else None,
         "password": args.password,
+        "scrape_token_file": Path(args.scrape_token_file) if args.scrape_token_file else None,
     }
     status: int = serve(SandboxSettings(**{k: v for k, v in options.items() if v is not None}))
     return status

@@ -42,6 +42,7 @@ class SandboxSettings:
     ``db_url`` None means SQLite in ``data_dir``. ``port`` 0 asks :func:`server.start_background` for a
     free port; ``public_url`` (the OAuth issuer) is derived from host and port unless
     ``external_url`` pins it (behind a proxy, or when binding a wildcard address).
+    ``scrape_token_file`` holds the token that opens ``/metrics`` and ``/jaeger`` beyond loopback.
     """
 
     host: str = "127.0.0.1"
@@ -60,6 +61,7 @@ class SandboxSettings:
     external_url: str | None = None
     login_ttl: int = 600
     seed_random: int = 20_240_601
+    scrape_token_file: Path | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -83,6 +85,8 @@ class SandboxSettings:
             raise ValueError("invalid sandbox settings: " + "; ".join(problems))
         # Accept str for convenience (CLI, tests); keep the field a Path for everyone reading it.
         object.__setattr__(self, "data_dir", Path(self.data_dir))
+        if self.scrape_token_file is not None:
+            object.__setattr__(self, "scrape_token_file", Path(self.scrape_token_file))
 
     @property
     def public_url(self) -> str:
