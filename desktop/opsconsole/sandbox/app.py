@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import api, db, jaeger, limits, seed, store, synthetic, telemetry, telemetry_access, tracing, ws
+from . import api, db, files, jaeger, limits, seed, store, synthetic, telemetry, telemetry_access, tracing, ws
 from .events import EventBus
 from .oauth import AuthServer
 from .problems import PROBLEM_MEDIA_TYPE, ProblemError, title_for, type_for
@@ -205,6 +205,8 @@ def _account_permissions(engine: Any, claims: Mapping[str, Any]) -> set[str]:
 def create_app(settings: SandboxSettings) -> FastAPI:
     """The sandbox app for ``settings``: database prepared and seeded, routes, middleware, lifespan."""
     scrape_token = telemetry_access.load_scrape_token(settings.scrape_token_file)
+    # Before anything writes there: the folder 0700, the database and key 0600 (repaired if looser).
+    files.prepare_data_dir(settings.data_dir, sqlite=settings.db_url is None)
     engine = db.create_engine_for(settings)
     db.create_schema(engine)
     bus = EventBus(engine, keep=settings.events_keep)
