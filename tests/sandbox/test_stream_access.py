@@ -233,3 +233,20 @@ def test_the_heartbeat_and_so_the_recheck_is_at_most_15_seconds() -> None:
     assert SandboxSettings(heartbeat_interval=15).heartbeat_interval == 15
     with pytest.raises(ValueError, match="heartbeat_interval"):
         SandboxSettings(heartbeat_interval=16)
+
+
+@pytest.mark.parametrize(
+    ("change", "code"), [(_disable, 4401), (_take_role, 4403)], ids=["disabled", "role-taken"]
+)
+async def test_the_api_has_the_streams_of_a_changed_account_rechecked_at_once(
+    make_sandbox: Callable[..., RunningSandbox], change: Change, code: int
+) -> None:
+    # The heartbeat is 15 s, longer than `closed` waits: only the API's nudge can close the stream in time.
+    sb = await asyncio.to_thread(make_sandbox, heartbeat_interval=15.0)
+    admin = bearer(await asyncio.to_thread(obtain_tokens, sb.url, ADMIN))
+    reader, tokens = await _streaming(sb, admin)
+    async with connect(ws_url(sb, "?topics=user.*"), additional_headers=bearer(tokens)) as conn:
+        await recv(conn)
+        async with httpx.AsyncClient(headers=admin, timeout=20) as http:
+            assert (await change(http, sb, reader, tokens)).status_code == 200
+        assert (await closed(conn))[0] == code

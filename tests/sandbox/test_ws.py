@@ -45,6 +45,7 @@ def ws_app(bus: EventBus, *, heartbeat_interval: float = 15.0) -> FastAPI:
     app.state.verify_access_token = verify_test_token
     # The test tokens' scopes stand for the account's roles too.
     app.state.account_permissions = lambda claims: claims["scopes"]
+    app.state.streams = ws.StreamRegistry()
     app.include_router(ws.router)
     return app
 

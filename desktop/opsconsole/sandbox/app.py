@@ -255,6 +255,7 @@ def create_app(settings: SandboxSettings) -> FastAPI:
     app.state.mint_service_token = auth.mint_service_token
     app.state.account_permissions = functools.partial(_account_permissions, engine)
     app.state.scrape_token = scrape_token
+    app.state.streams = ws.StreamRegistry()
 
     app.include_router(auth.router)
     app.include_router(api.build_router())

@@ -13,7 +13,9 @@ Reading is checked like the REST API (stream_access.py): each topic family needs
 the token's scopes and in the account's current roles, at subscribe, resubscribe and replay alike;
 `stream.subscribed` lists the patterns refused and the families filtered out of wildcards. At every
 heartbeat the token and the account are checked again, so a revocation ends the stream within one
-heartbeat interval rather than at the token's expiry.
+heartbeat interval rather than at the token's expiry; the API asks for that check at once
+(`StreamRegistry.recheck`) when it disables, deletes or re-passwords an account or takes permissions
+away.
 
 One task writes to the socket (the session's pump) and one reads from it; client messages reach
 the writer through a small queue, so every frame the server sends is ordered in one place and a
@@ -51,7 +53,7 @@ from .stream_access import Screened, StreamGrant
 
 log = logging.getLogger("opsconsole.sandbox.ws")
 
-__all__ = ["MAX_MESSAGE_BYTES", "PATH", "bearer_token", "router"]
+__all__ = ["MAX_MESSAGE_BYTES", "PATH", "StreamRegistry", "bearer_token", "router"]
 
 PATH: Final = "/ws/notifications"
 MAX_MESSAGE_BYTES: Final = 64 * 1024
@@ -189,11 +191,52 @@ async def notifications(websocket: WebSocket) -> None:
 
     heartbeat = float(getattr(getattr(state, "settings", None), "heartbeat_interval", _DEFAULT_HEARTBEAT))
     session = _Session(websocket, sub, heartbeat, _expiry(claims), check, grant, screened)
+    registry: StreamRegistry = state.streams
+    subject = str(claims.get("sub"))
+    registry.add(subject, session)
     try:
         await websocket.accept(subprotocol=subprotocol)
         await session.run()
     finally:
+        registry.discard(subject, session)
         sub.close()
+
+
+class StreamRegistry:
+    """The open streams by account, so that a change to an account can have them re-checked at once.
+
+    ``recheck`` is safe from any thread (the API's handlers run in worker threads); the sessions it
+    nudges run their heartbeat check on their next turn instead of waiting for the heartbeat.
+    """
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, set[_Session]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def add(self, subject: str, session: _Session) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._sessions.setdefault(subject, set()).add(session)
+
+    def discard(self, subject: str, session: _Session) -> None:
+        sessions = self._sessions.get(subject)
+        if sessions is not None:
+            sessions.discard(session)
+            if not sessions:
+                del self._sessions[subject]
+
+    def recheck(self, subject: str | None) -> None:
+        """Re-check the streams of account ``subject`` (every stream when None) as soon as they can."""
+        loop = self._loop
+        if loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed: no streams left to check
+            loop.call_soon_threadsafe(self._nudge, subject)
+
+    def _nudge(self, subject: str | None) -> None:
+        groups = list(self._sessions.values()) if subject is None else [self._sessions.get(subject, set())]
+        for sessions in groups:
+            for session in list(sessions):
+                session.request_recheck()
 
 
 class _Check:
@@ -257,6 +300,7 @@ class _Session:
         self.heartbeat = heartbeat
         self.expires_at = expires_at
         self.errors = 0
+        self.recheck_due = False
         self.send_timeout = SEND_TIMEOUT
         self.control: asyncio.Queue[_ClientFrame] = asyncio.Queue(maxsize=_CONTROL_QUEUE)
 
@@ -316,6 +360,11 @@ class _Session:
                     return verdict
             if receiver.done():
                 raise _Disconnected  # the reader failed: the connection is unusable
+            if self.recheck_due:
+                self.recheck_due = False
+                verdict = await self._recheck()
+                if verdict is not None:
+                    return verdict
             now = loop.time()
             if expires is not None and now >= expires:
                 return CLOSE_UNAUTHORIZED, "access token expired"
@@ -343,6 +392,11 @@ class _Session:
                 **self.screened.as_message(),
             }
         )
+
+    def request_recheck(self) -> None:
+        """Check the token and permissions on the next turn of the pump (on the loop's thread)."""
+        self.recheck_due = True
+        self.sub.interrupt()
 
     async def _current_grant(self) -> StreamGrant | tuple[int, str]:
         """What the caller may read now, or the close (4401) when its token or account is no longer good."""

@@ -120,6 +120,12 @@ def publish(request: Request, topic: str, data: dict[str, Any]) -> None:
         log.exception("could not publish %s", topic)
 
 
+def recheck_streams(request: Request, user_id: uuid.UUID | None) -> None:
+    """Have the open event streams of ``user_id`` (of everyone when None) re-check their token and
+    permissions now rather than at their next heartbeat: call it after a change that may take away."""
+    app_state(request).streams.recheck(None if user_id is None else str(user_id))
+
+
 def user_cache(request: Request) -> store.UserCache:
     cache: store.UserCache = app_state(request).user_cache
     return cache

@@ -8,7 +8,17 @@ from fastapi import APIRouter, Request, Response
 
 from .. import db, store
 from ..tracing import span
-from .common import IfMatch, ReadRoles, RolePath, WriteRoles, engine_of, publish, request_id_of, with_etag
+from .common import (
+    IfMatch,
+    ReadRoles,
+    RolePath,
+    WriteRoles,
+    engine_of,
+    publish,
+    recheck_streams,
+    request_id_of,
+    with_etag,
+)
 from .models import (
     ETAG_HEADER,
     READ,
@@ -145,6 +155,7 @@ def set_role_permissions(
             )
     if after is not before:
         publish(request, "role.updated", {"role": after.data, "actor": caller.email})
+        recheck_streams(request, None)  # its holders may have lost a permission their streams read with
     with_etag(response, after.etag)
     return after.data
 

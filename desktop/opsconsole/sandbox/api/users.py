@@ -24,6 +24,7 @@ from .common import (
     known_roles,
     may_change_account,
     publish,
+    recheck_streams,
     remember,
     request_id_of,
     user_cache,
@@ -198,6 +199,8 @@ def _change_user(
             action,
             {"user": store.jsonable(after.data), "changes": changed, "actor": caller.email},
         )
+        if "password" in changed or after.data["status"] != "active":
+            recheck_streams(request, user_id)  # its sessions ended, or the account is disabled
     return after
 
 
@@ -293,6 +296,7 @@ def delete_user(request: Request, user_id: UserId, caller: WriteUsers, if_match:
             request_id=request_id_of(request),
         )
     publish(request, "user.deleted", {"user": store.jsonable(before.data), "actor": caller.email})
+    recheck_streams(request, user_id)
     return Response(status_code=204)
 
 
@@ -327,6 +331,8 @@ def _membership(
         remember(request, after)
     if after is not before:
         publish(request, action, {"user": store.jsonable(after.data), "role": role, "actor": caller.email})
+        if not granted:
+            recheck_streams(request, user_id)
     return after
 
 
