@@ -157,7 +157,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
         400: "Malformed request (bad cursor, bad query)",
         401: "No valid access token",
-        403: "The token lacks the scope, or the account's roles lack the permission",
+        403: "The token lacks the scope, the account's roles lack the permission, or (a write to an account) "
+        "the target holds permissions you lack (outranks-you)",
         404: "No such resource",
         409: "Conflicts with the current state (duplicate, in use, yourself)",
         412: "If-Match does not match the current ETag",
