@@ -8,6 +8,8 @@ with read:telemetry whose account's roles still grant it.
 from __future__ import annotations
 
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,3 +92,17 @@ def test_a_scrape_token_file_that_is_missing_or_too_short_stops_the_start(tmp_pa
     short.write_text("abc")
     with pytest.raises(ValueError, match="shorter than"):
         load_scrape_token(short)
+
+
+def test_the_cli_passes_the_scrape_token_file_and_refuses_a_missing_one(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-token"
+    command = [sys.executable, "-m", "opsconsole", "sandbox", "--port", "0", "--data-dir", str(tmp_path)]
+    done = subprocess.run(
+        [*command, "--scrape-token-file", str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert f"cannot read the scrape token file {missing}" in done.stderr
