@@ -162,6 +162,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "No such resource",
         409: "Conflicts with the current state (duplicate, in use, yourself)",
         412: "If-Match does not match the current ETag",
+        413: "The body is over the API's limit (1 MiB)",
         422: "The body or a parameter is invalid",
         428: "If-Match is required",
     }
@@ -173,7 +174,8 @@ READ = problem_responses(401, 403, 422)
 READ_ONE = problem_responses(401, 403, 404, 422)
 WRITE_ONE = problem_responses(401, 403, 404, 409, 412, 422)
 WRITE_MATCHED = problem_responses(401, 403, 404, 409, 412, 422, 428)
-WRITE_BODY = problem_responses(400, 401, 403, 404, 409, 412, 422, 428)
+WRITE_BODY = problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 428)
+CREATE = problem_responses(400, 401, 403, 409, 413, 422)
 
 
 def problem_media_types(schema: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from .common import (
     with_etag,
 )
 from .models import (
+    CREATE,
     ETAG_HEADER,
     READ,
     READ_ONE,
@@ -30,7 +31,6 @@ from .models import (
     RoleCreate,
     RoleList,
     RolePermissions,
-    problem_responses,
 )
 
 router = APIRouter(prefix="/api")
@@ -52,7 +52,7 @@ def list_roles(request: Request, caller: ReadRoles) -> dict[str, Any]:
     response_model=Role,
     status_code=201,
     tags=["roles"],
-    responses={201: {"headers": ETAG_HEADER}, **problem_responses(400, 401, 403, 409, 422)},
+    responses={201: {"headers": ETAG_HEADER}, **CREATE},
 )
 def create_role(request: Request, response: Response, body: RoleCreate, caller: WriteRoles) -> dict[str, Any]:
     with (

@@ -31,6 +31,7 @@ from .common import (
     with_etag,
 )
 from .models import (
+    CREATE,
     CURSOR_PATTERN,
     ETAG_HEADER,
     READ_ONE,
@@ -96,7 +97,7 @@ def list_users(
     response_model=User,
     status_code=201,
     tags=["users"],
-    responses={201: {"headers": ETAG_HEADER}, **problem_responses(400, 401, 403, 409, 422)},
+    responses={201: {"headers": ETAG_HEADER}, **CREATE},
 )
 def create_user(request: Request, response: Response, body: UserCreate, caller: WriteUsers) -> dict[str, Any]:
     with span("User Service", service="user-service"):
