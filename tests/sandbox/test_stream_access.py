@@ -106,7 +106,9 @@ async def test_wildcards_are_filtered_per_topic_family(sb: RunningSandbox, admin
         assert subscribed["topics"] == ["#", "*.created"]
         assert subscribed["refused"] == []
         assert [f["topic"] for f in subscribed["filtered"]] == ["#", "*.created"]
-        assert all(f["withheld"] == ["user"] and "read:users" in f["reason"] for f in subscribed["filtered"])
+        hash_all, created = subscribed["filtered"]
+        assert hash_all["withheld"] == ["role.granted", "role.revoked", "user"]
+        assert created["withheld"] == ["user"] and "read:users" in created["reason"]
         await asyncio.to_thread(_mark, sb, "role.created")
         got = await _until_marker(conn, await asyncio.to_thread(_mark, sb, "alert.created"))
     families = {e["topic"].split(".")[0] for e in got}
@@ -140,6 +142,26 @@ async def test_the_scope_alone_is_not_enough_without_the_role(
         subscribed = await recv(conn)
     assert [r["topic"] for r in subscribed["refused"]] == ["user.*"]
     assert "roles" in subscribed["refused"][0]["reason"]
+
+
+async def test_membership_events_carry_a_user_and_need_read_users_too(
+    sb: RunningSandbox, admin: dict[str, str]
+) -> None:
+    # role.granted and role.revoked carry the user's record (email, name, roles): read:roles alone
+    # reads role.created and friends, not them.
+    reader = await _account(sb, admin, ["viewer"])
+    tokens = await _sign_in(sb, reader["email"], ("openid", "read:roles"))
+    target = await _account(sb, admin, [])
+    async with connect(
+        ws_url(sb, "?topics=role.*&last_event_id=0"), additional_headers=bearer(tokens)
+    ) as conn:
+        subscribed = await recv(conn)
+        [filtered] = subscribed["filtered"]
+        assert filtered["topic"] == "role.*" and filtered["withheld"] == ["role.granted", "role.revoked"]
+        async with httpx.AsyncClient(base_url=f"{sb.url}/api", headers=admin, timeout=20) as api:
+            assert (await api.put(f"/users/{target['id']}/roles/viewer")).status_code == 200
+        got = await _until_marker(conn, await asyncio.to_thread(_mark, sb, "role.created"))
+    assert all(e["topic"] not in ("role.granted", "role.revoked") for e in got)
 
 
 # --- open streams are re-checked at each heartbeat ------------------------------------------------
