@@ -84,7 +84,7 @@ def _listening_socket(port: int = 0) -> socket.socket:
 def _verify(token: str) -> dict[str, Any]:
     if token != TOKEN:
         raise ValueError("not the bench token")
-    return {"sub": "bench", "exp": time.time() + 3600}
+    return {"sub": "bench", "exp": time.time() + 3600, "scopes": ["read:users", "read:roles"]}
 
 
 # --- the sandbox side ----------------------------------------------------------------------------
@@ -110,6 +110,8 @@ class SandboxStream:
         app.state.bus = self.bus
         app.state.settings = SimpleNamespace(heartbeat_interval=15.0)
         app.state.verify_access_token = _verify
+        app.state.account_permissions = lambda claims: claims["scopes"]  # the bench account reads all
+        app.state.streams = ws.StreamRegistry()
         app.include_router(ws.router)
         self.sock = _listening_socket(port)
         self.url = f"ws://127.0.0.1:{self.sock.getsockname()[1]}{ws.PATH}"

@@ -449,13 +449,18 @@ class EventBus:
         last_event_id: int | None = None,
         *,
         max_queue: int | None = None,
+        allow: Callable[[str], bool] | None = None,
     ) -> Subscription:
-        """A subscription on the running loop; with `last_event_id` it first replays what came after it."""
+        """A subscription on the running loop; with `last_event_id` it first replays what came after it.
+
+        `allow`, when given, vetoes topics the patterns match (the reader's permissions, say): replayed
+        and live events alike pass through it.
+        """
         if self._loop is None:
             raise RuntimeError("EventBus.attach_loop() was not called: there is no loop to deliver on")
         if len(self._subscribers) >= self.max_subscribers:
             raise TooManySubscribers(f"the bus already serves {self.max_subscribers} subscribers")
-        sub = Subscription(self, patterns, last_event_id, max_queue or self.max_queue)
+        sub = Subscription(self, patterns, last_event_id, max_queue or self.max_queue, allow)
         self._subscribers.add(sub)
         return sub
 
@@ -472,7 +477,12 @@ class Subscription:
     """
 
     def __init__(
-        self, bus: EventBus, patterns: Sequence[str], last_event_id: int | None, max_queue: int
+        self,
+        bus: EventBus,
+        patterns: Sequence[str],
+        last_event_id: int | None,
+        max_queue: int,
+        allow: Callable[[str], bool] | None = None,
     ) -> None:
         self._bus = bus
         self._max_queue = max_queue
@@ -489,7 +499,7 @@ class Subscription:
         self._cursor = bus.last_id
         self._replaying = False
         self._first_page = False
-        self.resubscribe(patterns, last_event_id)
+        self.resubscribe(patterns, last_event_id, allow=allow)
 
     @property
     def patterns(self) -> tuple[str, ...]:
@@ -504,9 +514,16 @@ class Subscription:
     def closed(self) -> bool:
         return self._closed is not None
 
-    def resubscribe(self, patterns: Sequence[str], last_event_id: int | None = None) -> None:
-        """Replace the patterns; with `last_event_id`, replay from there again."""
-        matches = compile_patterns(patterns)
+    def resubscribe(
+        self,
+        patterns: Sequence[str],
+        last_event_id: int | None = None,
+        *,
+        allow: Callable[[str], bool] | None = None,
+    ) -> None:
+        """Replace the patterns (and the `allow` veto); with `last_event_id`, replay from there again."""
+        compiled = compile_patterns(patterns)
+        matches = compiled if allow is None else (lambda topic: compiled(topic) and allow(topic))
         if last_event_id is not None and last_event_id < 0:
             raise ValueError("last_event_id is a non-negative integer")
         self._patterns = tuple(patterns)
