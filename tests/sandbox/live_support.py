@@ -26,8 +26,6 @@ import jwt
 import pytest
 import sqlalchemy as sa
 import uvicorn
-from tests.support.postgres import fresh_database
-from tests.support.sandbox import test_settings
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -35,6 +33,8 @@ from opsconsole.sandbox.db import create_engine_for
 from opsconsole.sandbox.events import Event, Gap, Subscription
 from opsconsole.sandbox.server import RunningSandbox, start_background
 from opsconsole.sandbox.settings import SandboxSettings
+from tests.support.postgres import fresh_database
+from tests.support.sandbox import test_settings
 
 TEST_SECRET = "live-side tests only: not a real signing key"
 AUDIENCE = "opsconsole-api"

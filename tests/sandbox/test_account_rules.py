@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.sandbox.live_support import sandbox_on
-from tests.support.sandbox import ADMIN, SUPPORT, bearer, obtain_tokens
 
 from opsconsole.sandbox.server import RunningSandbox
+from tests.sandbox.live_support import sandbox_on
+from tests.support.sandbox import ADMIN, SUPPORT, bearer, obtain_tokens
 
 PASSWORD = "correct horse battery"
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.support.sandbox import ADMIN, bearer, obtain_tokens, test_settings
 
 from opsconsole.sandbox.keys import KEY_FILE
 from opsconsole.sandbox.server import start_background
+from tests.support.sandbox import ADMIN, bearer, obtain_tokens, test_settings
 
 SECRET_FILES = ("sandbox.db", "sandbox.db-wal", "sandbox.db-shm", KEY_FILE)
 

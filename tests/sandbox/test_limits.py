@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from tests.support.sandbox import ADMIN, bearer, obtain_tokens
 
 from opsconsole.sandbox.limits import API_BODY_LIMIT, FORM_BODY_LIMIT
 from opsconsole.sandbox.server import RunningSandbox
+from tests.support.sandbox import ADMIN, bearer, obtain_tokens
 
 
 def _raw(

@@ -16,12 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.sandbox.live_support import closed, recv, sandbox_on, ws_url
-from tests.support.sandbox import ADMIN, bearer, obtain_tokens
 from websockets.asyncio.client import ClientConnection, connect
 
 from opsconsole.sandbox.server import RunningSandbox
 from opsconsole.sandbox.settings import SandboxSettings
+from tests.sandbox.live_support import closed, recv, sandbox_on, ws_url
+from tests.support.sandbox import ADMIN, bearer, obtain_tokens
 
 PASSWORD = "stream access pass"
 HEARTBEAT = 0.3
@@ -258,7 +258,9 @@ def test_the_heartbeat_and_so_the_recheck_is_at_most_15_seconds() -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "code"), [(_disable, 4401), (_take_role, 4403)], ids=["disabled", "role-taken"]
+    ("change", "code"),
+    [(_disable, 4401), (_take_role, 4403), (_revoke_token, 4401)],
+    ids=["disabled", "role-taken", "token-revoked"],
 )
 async def test_the_api_has_the_streams_of_a_changed_account_rechecked_at_once(
     make_sandbox: Callable[..., RunningSandbox], change: Change, code: int

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.sandbox.live_support import sandbox_on
-from tests.support.sandbox import ADMIN, bearer, obtain_tokens
 
 from opsconsole.sandbox.server import RunningSandbox
+from tests.sandbox.live_support import sandbox_on
+from tests.support.sandbox import ADMIN, bearer, obtain_tokens
 
 PATHS = ("/metrics", "/jaeger/api/services")
 SCRAPE_TOKEN = secrets.token_urlsafe(24)
