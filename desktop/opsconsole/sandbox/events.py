@@ -20,6 +20,7 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
+import functools
 import json
 import logging
 import re
@@ -80,9 +81,23 @@ _INSERT_ONE: Final = sa.insert(events_table)
 _INSERT_MANY: Final = sa.insert(events_table).returning(events_table.c.id, sort_by_parameter_order=True)
 
 
+def _insert_many_sqlite(conn: sa.Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` in one executemany and return their ids, without RETURNING.
+
+    SQLAlchemy cannot keep RETURNING's order for a batch on SQLite and so inserts row by row (a third
+    of a flood's publishing time). Here the write transaction is exclusive (BEGIN IMMEDIATE, see
+    ``EventBus._writing``) and the table is AUTOINCREMENT: the batch's rows get consecutive ids
+    ending at ``last_insert_rowid()``.
+    """
+    conn.execute(_INSERT_ONE, rows)
+    last = int(conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
+    return list(range(last - len(rows) + 1, last + 1))
+
+
 # --- topics and patterns -------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)  # a system has few topics, and each publish checks them
 def validate_topic(topic: str) -> str:
     """Return `topic` if it is a routing key: dot-separated words of letters, digits, `_` and `-`."""
     if not isinstance(topic, str) or not topic or len(topic) > MAX_TOPIC_LENGTH:
@@ -274,7 +289,7 @@ class EventBus:
         keep: int = 10_000,
         *,
         prune_every: int | None = None,
-        max_queue: int = 1_000,
+        max_queue: int = 10_000,  # a second of a 10,000 events/s flood: a reader may pause that long
         max_subscribers: int = 1_000,
     ) -> None:
         if keep < 1:
@@ -351,7 +366,16 @@ class EventBus:
     def publish_many(
         self, items: Iterable[tuple[str, Mapping[str, Any], str | None]]
     ) -> list[dict[str, Any]]:
-        """Persist several events in one transaction (ids consecutive in the given order), then fan out."""
+        """Persist several events in one transaction (ids consecutive in the given order), then fan out.
+
+        Returns them as sent on the stream (the data as JSON made it: UUIDs and times as strings).
+        """
+        return [event.as_dict() for event in self.publish_events(items)]
+
+    def publish_events(self, items: Iterable[tuple[str, Mapping[str, Any], str | None]]) -> list[Event]:
+        """`publish_many` for a publisher that has no use for the events as dicts (the alert generator at
+        10,000 a second): decoding every event's data back from JSON would cost it a fifth of its time.
+        """
         prepared = [
             (validate_topic(topic), validate_topic(type_) if type_ else topic, _dumps(dict(data)))
             for topic, data, type_ in items
@@ -365,6 +389,8 @@ class EventBus:
                 if len(rows) == 1:  # the API's case: the driver's lastrowid, no RETURNING round
                     key = conn.execute(_INSERT_ONE, rows[0]).inserted_primary_key
                     ids = [int(key[0])] if key is not None else []
+                elif conn.dialect.name == "sqlite":
+                    ids = _insert_many_sqlite(conn, rows)
                 else:
                     ids = [int(i) for i in conn.execute(_INSERT_MANY, rows).scalars()]
             events = [
@@ -384,7 +410,7 @@ class EventBus:
                     loop.call_soon_threadsafe(self._dispatch, events)
                 except RuntimeError:  # the loop closed under us: events stay persisted
                     self._loop = None
-        return [e.as_dict() for e in events]
+        return events
 
     def _prune(self) -> None:
         # Deletes everything older than the keep-th newest row; a no-op while fewer rows exist.
