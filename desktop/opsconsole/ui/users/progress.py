@@ -246,6 +246,6 @@ class _Selected:
         self.users = tuple(users)
 
     async def walk_users(self, _query: Any, *, page_size: int = 0) -> Any:
-        from ...users import UserPage
+        from ...users.models import Page
 
-        yield UserPage(self.users, None)
+        yield Page(self.users, None)
