@@ -322,7 +322,13 @@ class RolesView(QWidget):
         self.revert_button.setEnabled(bool(self.dirty))
         editable = verdict is not None and verdict.allowed
         self.matrix.setToolTip(
-            "" if editable else (f"Read-only: {verdict.reason}" if verdict else "Read-only")
+            ""
+            if editable
+            else (
+                f"Read-only: {verdict.reason}"
+                if verdict is not None
+                else "Read-only: checking your permissions…"
+            )
         )
         if self.loaded and editable != self._matrix_editable():
             self._fill()
