@@ -159,7 +159,8 @@ class RolesView(QWidget):
         self.reload_button.clicked.connect(self.reload)
         self.table.itemSelectionChanged.connect(self._role_selected)
         self.service.policyChanged.connect(lambda _p: self._apply_policy())
-        context.sessionChanged.connect(lambda _s: self.reload())
+        # A bound method, not a lambda: Qt drops the connection when this view is destroyed.
+        context.sessionChanged.connect(self._on_session)
         self.loaded = False
         self._apply_policy()
         self.reload()
@@ -171,6 +172,9 @@ class RolesView(QWidget):
         self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     # -- reading -------------------------------------------------------------------------------------
+
+    def _on_session(self, _session: object) -> None:
+        self.reload()
 
     def reload(self) -> None:
         self.error.say("")

@@ -190,7 +190,8 @@ class UsersView(QWidget):
         self.bulk_disable.triggered.connect(self.bulk_disable_selected)
         self.service.policyChanged.connect(lambda _p: self._apply_policy())
         self.live.userEvent.connect(self._live_event)
-        context.sessionChanged.connect(lambda _s: self._session_changed())
+        # A bound method, not a lambda: Qt drops the connection when this view is destroyed.
+        context.sessionChanged.connect(self._session_changed)
 
         self._sort = "created_at"
         self._apply_policy()
@@ -199,9 +200,8 @@ class UsersView(QWidget):
 
     # -- session -------------------------------------------------------------------------------------
 
-    def _session_changed(self) -> None:
-        self.context.show_detail(None)
-        self.detail = None
+    def _session_changed(self, _session: object = None) -> None:
+        self._close_detail()
         self.error.say("")
         self.stale.say("")
         if self.context.session is None:
@@ -343,9 +343,14 @@ class UsersView(QWidget):
             self.stale.say("Users were added or changed since this list was read.")
 
     def _user_deleted(self, _user_id: str) -> None:
-        self.context.show_detail(None)
-        self.detail = None
+        self._close_detail()
         self.model.reload()
+
+    def _close_detail(self) -> None:
+        # Only our own detail: the panel may hold another page's content.
+        if self.detail is not None:
+            self.context.show_detail(None)
+            self.detail = None
 
     def _live_event(self, event: Any) -> None:
         from ...users import User
