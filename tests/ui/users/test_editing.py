@@ -60,12 +60,11 @@ def test_an_edit_updates_the_row_and_the_audit_shows_old_and_new(open_console: A
     row = _row_of(view, "viewer@sandbox.test")
     assert view.model.data(view.model.index(row, 1)) == "Vera Viewer-Renamed"
     console.qtbot.waitUntil(
-        lambda: (
-            detail.audit.topLevelItemCount() > 0 and "user.updated" in detail.audit.topLevelItem(0).text(0)
-        ),
+        lambda: bool(detail.audit_lines) and "user.updated" in detail.audit_lines[0],
         timeout=10_000,
     )
-    assert f"name: {old_name} → Vera Viewer-Renamed" in detail.audit.topLevelItem(0).text(0)
+    assert f"\nname: {old_name} → Vera Viewer-Renamed" in detail.audit_lines[0]
+    assert "Vera Viewer-Renamed" in detail.audit.text()
 
 
 def test_a_conflict_between_two_clients_shows_theirs_and_yours(open_console: Any) -> None:

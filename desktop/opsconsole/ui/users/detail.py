@@ -145,14 +145,17 @@ class UserDetail(QScrollArea):
         layout.addWidget(self.permissions_tree)
 
         layout.addWidget(_heading("Recent changes"))
-        self.audit = QTreeWidget()
+        # A label, not a list: each entry wraps to show every old and new value in full.
+        self.audit = QLabel()
         self.audit.setObjectName("auditEntries")
         self.audit.setAccessibleName("Recent changes to this user, with old and new values")
-        self.audit.setHeaderHidden(True)
-        self.audit.setRootIsDecorated(False)
         self.audit.setWordWrap(True)
-        self.audit.setMinimumHeight(140)
+        self.audit.setTextFormat(Qt.TextFormat.RichText)
+        self.audit.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.audit.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.audit_lines: list[str] = []
         layout.addWidget(self.audit)
+        layout.addStretch(1)
         self.setWidget(body)
 
         service.policyChanged.connect(self._apply_policy)
@@ -197,13 +200,10 @@ class UserDetail(QScrollArea):
             item.setToolTip(0, permission.description)
             self.permissions_tree.addTopLevelItem(item)
         self.permissions_tree.resizeColumnToContents(0)
-        self.audit.clear()
-        for entry in entries:
-            item = QTreeWidgetItem([audit_line(entry)])
-            item.setToolTip(0, f"request {entry.request_id}" if entry.request_id else "")
-            self.audit.addTopLevelItem(item)
-        if not entries:
-            self.audit.addTopLevelItem(QTreeWidgetItem(["No changes recorded"]))
+        self.audit_lines = [audit_line(entry) for entry in entries]
+        paragraphs = [escape(line).replace("\n", "<br>&nbsp;&nbsp;") for line in self.audit_lines]
+        html = "".join(f"<p style='margin-bottom:6px'>{text}</p>" for text in paragraphs)
+        self.audit.setText(html or "No changes recorded")
 
     def _read_failed(self, error: BaseException) -> None:
         self.show_error(f"Could not read {self.user.email}: {describe(error)}")

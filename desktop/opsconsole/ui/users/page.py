@@ -42,6 +42,7 @@ class _LazyPage(QWidget):
             self.view = cls(self.context, self)
             while self._layout.count():
                 self._layout.takeAt(0)
+            self._waiting.hide()
             self._waiting.deleteLater()
             self._layout.addWidget(self.view)
             self.setFocusProxy(self.view.focus_widget())

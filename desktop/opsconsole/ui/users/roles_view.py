@@ -140,7 +140,7 @@ class RolesView(QWidget):
         members_box.addWidget(self.members_title)
         members_box.addWidget(self.members)
         lower_layout.addLayout(matrix_box, 3)
-        lower_layout.addLayout(members_box, 2)
+        lower_layout.addLayout(members_box, 1)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(lower)

@@ -4,7 +4,8 @@ Views hand :meth:`UsersService.call` a function of a :class:`~opsconsole.users.U
 on the bridge's asyncio loop and its outcome comes back on the GUI thread (bridge.py). One
 ``httpx.AsyncClient`` is kept per sign-in session and reused by every call (a new client per request
 would build a new TLS context and connection pool each time); it is made on the loop thread, replaced
-when the session changes, and closed by :meth:`close`.
+when the session changes, and closed by :meth:`close`. The client is shared by every page of the
+room in one window (one per ``PageContext``).
 
 It also holds what the views need to judge who may change whom: the signed-in account (``me``) and
 the roles catalogue, as a :class:`~opsconsole.users.policy.Policy` (``policyChanged``).
@@ -15,7 +16,7 @@ window's first paint, and the core brings httpx with it.
 
 from __future__ import annotations
 
-import functools
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from ...auth import Session
     from ...users import Role, UsersClient
     from ...users.policy import Policy
-    from ..shell.bridge import AsyncBridge, Job
+    from ..shell.bridge import Job
     from ..shell.context import PageContext
 
 T = TypeVar("T")
@@ -45,17 +46,33 @@ class _Connection:
 
     async def for_session(self, session: Session) -> UsersClient:
         if self.client is None or self.session is not session:
-            await self.close()
             from ...users import UsersClient
 
+            old = self.http
+            # Swapped before any await, so two calls at once still share one client.
             self.session, self.http = session, session.client()
             self.client = UsersClient(self.http)
+            if old is not None:
+                await old.aclose()
         return self.client
 
     async def close(self) -> None:
         http, self.http, self.client, self.session = self.http, None, None, None
         if http is not None:
             await http.aclose()
+
+
+# One connection per window (its page context), shared by the users room's pages and their dialogs:
+# building a client builds a TLS context and a pool (tens of ms, holding the GIL), so a page opened
+# again must not pay for it again.
+_CONNECTIONS: weakref.WeakKeyDictionary[PageContext, _Connection] = weakref.WeakKeyDictionary()
+
+
+def _connection_of(context: PageContext) -> _Connection:
+    connection = _CONNECTIONS.get(context)
+    if connection is None:
+        connection = _CONNECTIONS[context] = _Connection()
+    return connection
 
 
 class UsersService(QObject):
@@ -68,11 +85,9 @@ class UsersService(QObject):
         self.policy: Policy | None = None
         self.roles: list[Role] = []
         self.policy_error = ""
-        self._connection = _Connection()
+        self._connection = _connection_of(context)
         self._policy_job: Job[Any] | None = None
         context.sessionChanged.connect(self._on_session_changed)
-        # A free function, not a method: it runs after this object is gone.
-        self.destroyed.connect(functools.partial(_close_connection, context.bridge, self._connection))
 
     @property
     def available(self) -> bool:
@@ -150,14 +165,11 @@ class UsersService(QObject):
         self.close()
 
     def close(self) -> None:
-        """Close the session's HTTP client (on the loop, where it lives)."""
-        _close_connection(self.context.bridge, self._connection)
-
-
-def _close_connection(bridge: AsyncBridge | None, connection: _Connection, *_: object) -> None:
-    if bridge is None or bridge.closed or not bridge.started or connection.http is None:
-        return
-    bridge.run(connection.close(), name="close users client")
+        """Close the session's HTTP client (on the loop, where it lives); the next call makes another."""
+        bridge, connection = self.context.bridge, self._connection
+        if bridge is None or bridge.closed or not bridge.started or connection.http is None:
+            return
+        bridge.run(connection.close(), name="close users client")
 
 
 def describe(error: BaseException) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer
-from PySide6.QtGui import QAction, QShowEvent
+from PySide6.QtGui import QAction, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -121,10 +121,10 @@ class UsersView(QWidget):
         self.reload_button.setAccessibleName("Reload the list")
 
         bar = QHBoxLayout()
-        bar.addWidget(self.search, 2)
+        self.search.setMinimumWidth(180)
+        bar.addWidget(self.search, 1)
         bar.addWidget(self.status)
         bar.addWidget(self.role)
-        bar.addWidget(self.count, 1)
         for widget in (self.new_button, self.bulk_button, self.export_button, self.reload_button):
             bar.addWidget(widget)
 
@@ -162,6 +162,7 @@ class UsersView(QWidget):
         layout.addWidget(self.error)
         layout.addWidget(self.stale)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.count)
 
         # -- wiring --------------------------------------------------------------------------------
         self.debounce = QTimer(self)
@@ -209,14 +210,20 @@ class UsersView(QWidget):
             self.error.say("Not signed in: sign in to see users.")
             self.live.stop()
             return
+        self.model.reload()  # the list first: it is what the page is opened for
         self.service.load_policy()
-        self.model.reload()
         self.live.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        # Another page is shown: this page's detail goes with it (not a minimised window).
+        if not event.spontaneous():
+            self._close_detail()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         # Signed in since the last attempt (the sign-in page covered the workspace): try again.
-        if self.context.session is not None and (self.model.error is not None or self.service.policy is None):
+        if self.context.session is not None and (self.model.error is not None or self.service.policy_error):
             self._retry()
 
     def _retry(self) -> None:
