@@ -179,3 +179,23 @@ def test_deleting_on_production_names_it_and_asks_for_the_email(open_console: An
         lambda: not view.model.state.loading and len(view.model.state) > 0, timeout=10_000
     )
     assert "viewer@sandbox.test" not in {u.email for u in view.model.state.rows}
+
+
+def test_unsaved_edits_survive_a_token_refresh(open_console: Any) -> None:
+    console = open_console()
+    view = console.users()
+    detail = _open_detail(console, view, "viewer@sandbox.test")
+    detail.edit_button.click()
+    dialog = detail.editor.dialog
+    dialog.name.setText("Typed Before The Refresh")
+    old_token = console.session._tokens.access_token if console.session._tokens else ""
+    refreshed: list[object] = []
+    console.bridge.run(console.session.refresh(force=True), on_success=refreshed.append,
+                       on_failure=refreshed.append)  # fmt: skip
+    console.qtbot.waitUntil(lambda: bool(refreshed), timeout=10_000)
+    assert not isinstance(refreshed[0], BaseException), refreshed[0]
+    assert refreshed[0].access_token != old_token  # type: ignore[attr-defined]
+    assert dialog.isVisible() and dialog.name.text() == "Typed Before The Refresh"
+    with console.qtbot.waitSignal(detail.editor.changed, timeout=10_000):
+        _ok(dialog)
+    assert detail.user.name == "Typed Before The Refresh"

@@ -140,6 +140,7 @@ class UserDetail(QScrollArea):
         self.permissions_tree.setObjectName("effectivePermissions")
         self.permissions_tree.setAccessibleName("Effective permissions and the roles they come from")
         self.permissions_tree.setHeaderLabels(["Permission", "From roles"])
+        self.permissions_tree.header().setAccessibleName("Permission and roles columns")
         self.permissions_tree.setRootIsDecorated(False)
         self.permissions_tree.setMinimumHeight(120)
         layout.addWidget(self.permissions_tree)

@@ -114,6 +114,7 @@ class RolesView(QWidget):
         self.table.setAccessibleName("Roles")
         self.table.setHorizontalHeaderLabels(list(ROLE_COLUMNS))
         self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setAccessibleName("Role columns")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -124,6 +125,8 @@ class RolesView(QWidget):
         self.matrix.setAccessibleName("Roles and their permissions")
         self.matrix.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.matrix.itemChanged.connect(self._matrix_changed)
+        self.matrix.horizontalHeader().setAccessibleName("Permissions")
+        self.matrix.verticalHeader().setAccessibleName("Roles")
 
         self.members = QListWidget()
         self.members.setObjectName("roleMembers")
