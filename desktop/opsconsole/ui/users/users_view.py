@@ -176,6 +176,8 @@ class UsersView(QWidget):
         self.role.currentIndexChanged.connect(lambda _i: self.apply_query())
         header.sectionClicked.connect(self._sort_clicked)
         self.model.pageLoaded.connect(lambda _n: self._update_count())
+        self.model.pageLoaded.connect(lambda _n: self._load_policy_once())
+        self.model.pageFailed.connect(lambda _text: self._load_policy_once())
         self.model.modelReset.connect(self._update_count)
         self.model.pageFailed.connect(self.error.say)
         self.model.loadingChanged.connect(lambda _busy: self._update_count())
@@ -196,6 +198,7 @@ class UsersView(QWidget):
         context.sessionChanged.connect(self._session_changed)
 
         self._sort = "created_at"
+        self._policy_after_page = False
         self._apply_policy()
         self._update_count()
         self._session_changed()
@@ -211,8 +214,10 @@ class UsersView(QWidget):
             self.error.say("Not signed in: sign in to see users.")
             self.live.stop()
             return
-        self.model.reload()  # the list first: it is what the page is opened for
-        self.service.load_policy()
+        # The list first, alone: it is what the page is opened for. Who may do what (me and the
+        # roles) is asked once its first page is in, so the two do not share the first round trip.
+        self._policy_after_page = True
+        self.model.reload()
         self.live.start()
 
     def hideEvent(self, event: QHideEvent) -> None:
@@ -220,6 +225,11 @@ class UsersView(QWidget):
         # Another page is shown: this page's detail goes with it (not a minimised window).
         if not event.spontaneous():
             self._close_detail()
+
+    def _load_policy_once(self) -> None:
+        if self._policy_after_page:
+            self._policy_after_page = False
+            self.service.load_policy()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
