@@ -3,7 +3,8 @@
 The Users page is the first page after sign-in, so it is built with the window, before the first
 paint. Its content (the table, the core and with it httpx) waits for the first idle, as every heavy
 piece of start-up does (docs/architecture.md, "Start-up"); until then the shell shows one line. The
-shell touches no ``Qt`` enum (ui/shell/qtprops.py says why).
+shell touches no ``Qt`` enum (ui/shell/qtprops.py says why). A page that is not visible when the
+loop first idles (a window closed at once, a page built but not shown) builds its content when shown.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ..shell.context import PageContext
@@ -33,7 +35,19 @@ class _LazyPage(QWidget):
         self._waiting.setContentsMargins(16, 16, 16, 16)
         self._layout.addWidget(self._waiting)
         self._layout.addStretch(1)
-        call_when_idle(self, self.build)
+        self._idle_seen = False
+        call_when_idle(self, self._on_idle)
+
+    def _on_idle(self) -> None:
+        self._idle_seen = True
+        # Not while hidden: a window closing at once (or a page not shown) has no use for the content.
+        if self.view is None and self.isVisible():
+            self.build()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.view is None and self._idle_seen:
+            self.build()
 
     def build(self) -> Any:
         """Build the content now (it is built on the first idle otherwise); returns it."""

@@ -40,6 +40,7 @@ from .table_model import COLUMNS, UsersTableModel
 
 if TYPE_CHECKING:
     from ...users import User, UserQuery
+    from ...users.policy import Verdict
     from ..shell.context import PageContext
 
 DEBOUNCE_MS = 250
@@ -199,6 +200,7 @@ class UsersView(QWidget):
 
         self._sort = "created_at"
         self._policy_after_page = False
+        self._write_allowed: Verdict | None = None  # write:users, once the policy is read
         self._apply_policy()
         self._update_count()
         self._session_changed()
@@ -330,7 +332,7 @@ class UsersView(QWidget):
         self.bulk_button.setToolTip(
             "Select users in the table first" if not users else f"{len(users)} selected"
         )
-        write = getattr(self, "_write_allowed", None)
+        write = self._write_allowed
         for action in (self.bulk_grant, self.bulk_revoke, self.bulk_disable):
             if write is None:
                 action.setEnabled(False)
