@@ -125,6 +125,12 @@ class RolesView(QWidget):
         self.matrix.setAccessibleName("Roles and their permissions")
         self.matrix.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.matrix.itemChanged.connect(self._matrix_changed)
+        # The dark scheme draws an empty box in the colour of the cell: outline it, so a permission the
+        # role lacks shows as a box to tick rather than as nothing.
+        self.matrix.setStyleSheet(
+            "QTableWidget::indicator:unchecked { border: 1px solid palette(placeholder-text);"
+            " background: palette(base); width: 12px; height: 12px; border-radius: 2px; }"
+        )
         self.matrix.horizontalHeader().setAccessibleName("Permissions")
         self.matrix.verticalHeader().setAccessibleName("Roles")
 
