@@ -95,6 +95,7 @@ def open_console(
         window.show()
         session = Session(profile, store=MemoryStore())
         window.context.set_session(session)
+        window.context.set_signed_in(True)  # what the sign-in coordinator says once the session has tokens
         console = Console(qtbot, sandbox, profile, window, bridge, session)
         made.append(console)
         return console

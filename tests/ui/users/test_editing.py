@@ -146,11 +146,6 @@ def test_a_viewer_forcing_a_change_sees_the_servers_403_in_words(open_console: A
     assert "write:users" in text and "Traceback" not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the sandbox's who-may-change-whom rule (issue 15 item 1), being added on branch sbx-rules: "
-    "today support may disable an admin account",
-)
 def test_support_forcing_a_change_to_an_admin_sees_the_servers_403(open_console: Any) -> None:
     console = open_console("support")
     view = console.users()

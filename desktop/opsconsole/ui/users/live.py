@@ -1,20 +1,23 @@
-"""Live ``user.*`` events for the Users page, through the bridge: a small adapter, meant to be replaced.
+"""Live ``user.*`` events for the Users page, from the window's one notification stream.
 
-Until the window has one shared notification stream (the Notifications feature), the Users page
-opens its own subscription to the user topics with the core's ``events.EventStream`` and hands each
-event to the GUI thread as ``LiveUsers.userEvent``. When the shared stream lands, this class is the one
-place to change: subscribe to the shared stream's ``user.*`` events instead and keep the signal.
-Without an ``events_url`` in the profile it does nothing (and says so in ``status``).
+The window's :class:`~opsconsole.ui.events.feed.LiveFeed` (``feed_for(context)``) carries every topic
+the signed-in account may read; this picks out the ones about accounts (``user.*`` and the role grants
+and revocations, which carry the user) and hands each to the page as ``LiveUsers.userEvent``, on the GUI
+thread. No connection of its own: opening the Users page never opens another stream. ``status`` is the
+stream's state ("live", "reconnecting", ...), for the page to say whether its rows follow changes.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
+
+from ...events.model import Event, StreamStatus
+from ...events.topics import TopicFilter
+from ..events.feed import feed_for
 
 if TYPE_CHECKING:
-    from ..shell.bridge import Job
     from ..shell.context import PageContext
 
 TOPICS = ("user.*", "role.granted", "role.revoked")
@@ -25,61 +28,36 @@ class LiveUsers(QObject):
     """An ``events.Event`` on a user topic (delivered on the GUI thread)."""
     statusChanged = Signal(str)
 
-    _arrived = Signal(object)  # emitted on the loop thread
-
     def __init__(self, context: PageContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.context = context
+        self.feed = feed_for(context)
+        self._wanted = TopicFilter(TOPICS)
+        self._following = False
         self.status = "off"
-        self._job: Job[Any] | None = None
-        self._arrived.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self.feed.eventsArrived.connect(self._events)
+        self.feed.statusChanged.connect(self._status)
 
     def start(self) -> None:
-        """Subscribe with the current session (again, if it changed)."""
-        self.stop()
-        session, profile, bridge = self.context.session, self.context.profile, self.context.bridge
-        if session is None or profile is None or bridge is None or bridge.closed:
-            return
-        if not profile.events_url:
-            self._set_status("off: the profile has no events_url")
-            return
-        arrived = self._arrived
-
-        async def follow() -> None:
-            from ...events.model import Event, StreamStatus
-            from ...events.stream import EventStream
-            from ...net import ssl_context
-
-            url = profile.events_url
-            tls = ssl_context(profile.ca_bundle) if url.startswith("wss:") else None
-            stream = EventStream(url, session, topics=TOPICS, ssl_context=tls)
-            try:
-                async for item in stream.items():
-                    if isinstance(item, Event | StreamStatus):
-                        try:
-                            arrived.emit(item)
-                        except RuntimeError:  # the page is gone
-                            return
-            finally:
-                await stream.close()
-
-        self._set_status("connecting")
-        self._job = bridge.run(follow(), owner=self, on_failure=lambda e: self._set_status(f"off: {e}"),
-                               name="users live events")  # fmt: skip
+        """Follow the stream (the page has a session and its list)."""
+        self._following = True
+        self._status(self.feed.status)
 
     def stop(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
-            self._job = None
+        self._following = False
+        self._set_status("off")
 
-    def _deliver(self, item: object) -> None:
-        from ...events.model import Event
+    def _events(self, events: list[Event]) -> None:
+        if not self._following:
+            return
+        for event in events:
+            if self._wanted(event.topic):
+                self.userEvent.emit(event)
 
-        if isinstance(item, Event):
-            self.userEvent.emit(item)
-        else:
-            self._set_status(getattr(getattr(item, "phase", None), "value", "live"))
+    def _status(self, status: StreamStatus) -> None:
+        if self._following:
+            self._set_status(status.phase.value)
 
     def _set_status(self, text: str) -> None:
-        self.status = text
-        self.statusChanged.emit(text)
+        if text != self.status:
+            self.status = text
+            self.statusChanged.emit(text)
