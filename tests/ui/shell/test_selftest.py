@@ -101,3 +101,19 @@ def test_a_real_x_display_is_checked_in_a_child_process(tmp_path: Path) -> None:
     assert all(ok for _, ok, _ in results), results
     assert results[0][2].startswith("offscreen")  # the window checks ran offscreen, beside the display
     assert results[-1][2] == "loaded in a child process (xcb)"
+
+
+def test_a_shipped_file_that_does_not_load_fails_the_resources_check(
+    qapp: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opsconsole.ui.shell import assets, selftest
+
+    copy = tmp_path / "resources"
+    shutil.copytree(assets.resources_dir(), copy)
+    monkeypatch.setattr(assets, "resources_dir", lambda: copy)
+    assert "files read in" in selftest._check_resources()  # the intact copy passes
+
+    broken = next(copy.rglob("*.json"))
+    broken.write_text('{"panels": [', encoding="utf-8")  # truncated, as a damaged install would be
+    with pytest.raises(RuntimeError, match="is not valid JSON"):
+        selftest._check_resources()

@@ -20,6 +20,7 @@ window could not open. A frozen build has no ``python -c``: its child is the exe
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -27,6 +28,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from configparser import ConfigParser
 from configparser import Error as ConfigParserError
+from pathlib import Path
 
 CheckResult = tuple[str, bool, str]
 
@@ -238,7 +240,29 @@ def _check_resources() -> str:
         raise RuntimeError(f"{METAINFO_FILE[0]} is not valid XML: {exc}") from exc
     if root.findtext("id") != APP_ID:
         raise RuntimeError(f"{METAINFO_FILE[0]} has id {root.findtext('id')!r}, expected {APP_ID}")
-    return f"{len(NAV_ICONS)} navigation icons, desktop entry and metainfo in {resources_dir()}"
+    files = _check_every_file(resources_dir())
+    return f"{len(NAV_ICONS)} navigation icons, desktop entry and metainfo, {files} files read in {resources_dir()}"
+
+
+def _check_every_file(folder: Path) -> int:
+    """Every file shipped in ``folder`` loads as what its name says (images, JSON) or at least reads:
+    a bundle that lost or truncated one (a room's dashboards...) fails here, not when it is opened."""
+    from PySide6.QtGui import QImage
+
+    files = [path for path in sorted(folder.rglob("*")) if path.is_file()]
+    for path in files:
+        name = path.relative_to(folder)
+        if path.suffix in (".png", ".svg"):
+            if QImage(str(path)).isNull():
+                raise RuntimeError(f"{name} is not a readable image")
+        elif path.suffix == ".json":
+            try:
+                json.loads(path.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise RuntimeError(f"{name} is not valid JSON: {exc}") from exc
+        else:
+            path.read_bytes()
+    return len(files)
 
 
 def _check_window() -> str:
