@@ -27,7 +27,8 @@ class Backoff:
 
     def next_delay(self) -> float:
         """The delay before the next attempt, and count the attempt."""
-        bound = min(self.cap, self.base * self.factor**self.attempt)
+        # The exponent is bounded too: a night-long outage must not overflow the float (2.0 ** 1024).
+        bound = min(self.cap, self.base * self.factor ** min(self.attempt, 64))
         self.attempt += 1
         return bound * self.rand()
 

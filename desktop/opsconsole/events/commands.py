@@ -18,7 +18,7 @@ from ..config import Profile
 from ..errors import OpsError
 from .model import Event, Gap, Phase, StreamStatus
 from .stream import EventStream
-from .summary import summarize
+from .summary import printable, summarize
 from .topics import validate_pattern
 
 
@@ -97,7 +97,7 @@ async def _tail(
 def _line(event: Event, *, as_json: bool) -> str:
     if as_json:
         return json.dumps(event.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
-    return f"{event.id:>8}  {event.time}  {event.topic:<20}  {summarize(event.topic, event.data)}\n"
+    return f"{event.id:>8}  {printable(event.time)}  {printable(event.topic):<20}  {summarize(event.topic, event.data)}\n"
 
 
 def _status(status: StreamStatus) -> None:

@@ -88,7 +88,7 @@ def parse_frame(text: str | bytes) -> Event | Gap | Control | Malformed:
         return Malformed("a binary frame (the stream speaks JSON text)", size)
     try:
         message = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # ValueError: bad JSON, or an int over Python's digit limit
         return Malformed(f"not JSON ({exc.__class__.__name__})", size)
     if not isinstance(message, dict):
         return Malformed(f"a JSON {type(message).__name__}, not an object", size)
@@ -112,13 +112,15 @@ def parse_frame(text: str | bytes) -> Event | Gap | Control | Malformed:
             return Gap(
                 requested_after=_require(message, "requested_after", int),
                 oldest_available=_require(message, "oldest_available", int),
-                missed_at_least=int(message.get("missed_at_least") or 0),
+                missed_at_least=_require(message, "missed_at_least", int)
+                if "missed_at_least" in message
+                else 0,
                 reason=str(message.get("reason") or "pruned"),
             )
         if not kind.startswith("stream."):
             raise ValueError(f"a message without an id has type {kind!r}, not a stream.* control type")
         return Control(kind, message)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         return Malformed(str(exc), size)
 
 

@@ -127,6 +127,7 @@ class EventStream:
         self._ping_timeout = ping_timeout
         self._open_timeout = open_timeout
         self._max_event_bytes = max_event_bytes
+        self._max_frame = MAX_FRAME_BYTES
         self._clock = clock
         self._ws: ClientConnection | None = None
         self._closed = False
@@ -178,6 +179,7 @@ class EventStream:
 
     async def _one_connection(self) -> AsyncGenerator[Item, None]:
         yield self._set(StreamStatus(Phase.CONNECTING, attempt=self.backoff.attempt))
+        self._check_transport()
         token = await self._token()
         ws = await self._connect(token)
         self._ws = ws
@@ -199,6 +201,16 @@ class EventStream:
             self._ws = None
             await ws.close()
 
+    def _check_transport(self) -> None:
+        """The access token goes over wss://, or over plain ws:// to this machine only (as HTTP does)."""
+        from ..auth.discovery import require_secure_url
+        from ..auth.errors import InsecureTransportError
+
+        try:
+            require_secure_url("http" + self.url[2:], "events URL")  # ws -> http, wss -> https
+        except InsecureTransportError as exc:
+            raise _Stop(StreamStatus(Phase.OFFLINE, str(exc).replace("https URL", "wss:// URL"))) from exc
+
     async def _token(self) -> str:
         try:
             return await self.tokens.access_token()
@@ -218,7 +230,7 @@ class EventStream:
                 ping_timeout=self._ping_timeout,
                 open_timeout=self._open_timeout,
                 close_timeout=5,
-                max_size=MAX_FRAME_BYTES,
+                max_size=self._max_frame,
                 max_queue=64,
             )
         except InvalidStatus as exc:
@@ -260,9 +272,19 @@ class EventStream:
             # what is still allowed, and stream.subscribed then says what no longer is.
             raise _Reconnect(f"a permission was lost: {reason or 'not allowed'}")
         if exc.sent is not None and exc.sent.code == CLOSE_TOO_BIG:
+            # A frame over the connection's limit: the next connection reads frames up to eight times
+            # bigger, so this one can be read (and skipped as oversized) instead of arriving again after
+            # every resume. One bigger than that is not worth the memory: the stream stops and says so.
             self.stats.oversized += 1
-            log.warning("events: a frame over %d bytes closed the connection; resuming", MAX_FRAME_BYTES)
-            raise _Reconnect("a message was too large; resuming")
+            if self._max_frame >= MAX_FRAME_BYTES * 8:
+                raise _Stop(
+                    StreamStatus(Phase.OFFLINE, f"the server sent a message over {self._max_frame} bytes")
+                )
+            self._max_frame = MAX_FRAME_BYTES * 8
+            log.warning(
+                "events: a frame over %d bytes closed the connection; resuming past it", MAX_FRAME_BYTES
+            )
+            raise _Reconnect("a message was too large; resuming past it", 0.0)
         if code == CLOSE_BAD_REQUEST:
             log.error("events: the server rejected our messages: %s", reason)
             raise _Reconnect(f"the server rejected a request: {reason}")
@@ -292,6 +314,8 @@ class EventStream:
             return None
         item = parse_frame(frame)
         if isinstance(item, Event):
+            if self._max_frame != MAX_FRAME_BYTES:
+                self._max_frame = MAX_FRAME_BYTES  # past the big frame: back to the usual limit
             if self.last_id is not None and item.id <= self.last_id:
                 self.stats.duplicates += 1
                 return None
@@ -301,6 +325,10 @@ class EventStream:
             return item
         if isinstance(item, Gap):
             self.stats.gaps += 1
+            if item.reason == "reset" or (self.last_id is not None and item.oldest_available <= self.last_id):
+                # The server's history restarted below what we have seen (a new database): its ids
+                # from here on are new to us, or every later event would be dropped as a repeat.
+                self.last_id = item.oldest_available - 1
             log.warning("events: %s (after id %d)", item.message(), item.requested_after)
             return item
         if isinstance(item, Control):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["summarize", "target_of"]
+__all__ = ["printable", "summarize", "target_of"]
 
 _MAX = 160
 
@@ -50,6 +50,12 @@ def target_of(data: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def printable(text: str) -> str:
+    """Server text made safe for a terminal or a list row: no control characters (an escape sequence in
+    an event must not repaint someone's terminal), white space folded."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
 def _clip(text: str) -> str:
-    text = " ".join(text.split())
+    text = printable(text)
     return text if len(text) <= _MAX else text[: _MAX - 1] + "…"

@@ -373,3 +373,21 @@ def _set_permissions(
         timeout=10,
     )
     response.raise_for_status()
+
+
+async def test_a_reset_history_does_not_drop_every_later_event_as_a_repeat(
+    make_sandbox: Callable[..., RunningSandbox],
+) -> None:
+    # The client last saw id 1,000,000 on some other database: this server's ids are all lower.
+    sandbox = make_sandbox()
+    tokens = await asyncio.to_thread(SandboxTokens, sandbox.url)
+    ids = await asyncio.to_thread(publish, sandbox, 3)
+    async with Reader(stream_for(sandbox.url, tokens, since=1_000_000)) as reader:
+        await reader.until(lambda: bool(reader.gaps), "the reset")
+        later = await asyncio.to_thread(publish, sandbox, 4)
+        await reader.until(
+            lambda: bool(reader.events) and reader.events[-1].id == later[-1], "the later events"
+        )
+    assert reader.gaps[0].reason == "reset"
+    assert reader.ids() == ids + later  # what the server keeps, then live: nothing dropped as a duplicate
+    assert reader.stream.stats.duplicates == 0

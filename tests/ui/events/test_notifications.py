@@ -271,3 +271,45 @@ def test_desktop_notifications_only_when_away_gathered_and_held_by_do_not_distur
     assert shown[-1][0] == "user.created"
     with pytest.raises(ValueError, match="topic pattern"):
         notifier.set_topics("user.*x")
+
+
+def test_signing_out_stops_and_clears_the_feed_and_signing_in_starts_it_again(
+    qtbot: Any,
+    gui: Callable[..., GuiSession],
+    make_sandbox: Callable[..., RunningSandbox],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import subprocess
+    import sys
+    import webbrowser
+
+    from opsconsole.ui.signin.page import SignInView
+
+    script = Path(__file__).resolve().parents[2] / "support" / "scripted_browser.py"
+
+    def scripted_browser(url: str, new: int = 0, autoraise: bool = True) -> bool:
+        return subprocess.run([sys.executable, str(script), url], timeout=60, check=False).returncode == 0
+
+    # The session takes the browser when it is made: the scripted one is in place before the window.
+    monkeypatch.setattr(webbrowser, "open", scripted_browser)
+    monkeypatch.setenv("OPSCONSOLE_TEST_EMAIL", "admin@sandbox.test")
+    sandbox = make_sandbox()
+    session = gui(sandbox)
+    window, room = session.window, room_of(session)
+    publish(sandbox, alerts(2))
+    qtbot.waitUntil(lambda: room.model.rowCount() == 2, timeout=WAIT)
+
+    window.menu_actions.sign_out.trigger()
+    qtbot.waitUntil(
+        lambda: room.feed.status.phase is Phase.SIGNED_OUT and not room.feed.running, timeout=WAIT
+    )
+    assert room.model.rowCount() == 0  # nothing of the previous user stays on screen
+    assert window.status.live.value == "signed out"
+    publish(sandbox, alerts(3, start=2))  # while nobody is signed in: never shown
+
+    qtbot.waitUntil(lambda: isinstance(window.gate, SignInView), timeout=WAIT)
+    window.gate.sign_in_button.click()
+    qtbot.waitUntil(lambda: room.feed.status.phase is Phase.LIVE, timeout=60_000)
+    ids = publish(sandbox, alerts(2, start=5))
+    qtbot.waitUntil(lambda: room.model.rowCount() == 2, timeout=WAIT)
+    assert [room.model.event_at(r).id for r in range(2)] == ids[::-1]

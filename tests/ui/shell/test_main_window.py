@@ -115,7 +115,7 @@ def test_ctrl_f_routes_to_the_page_find(qtbot: Any, make_window: Any, config_set
     QTest.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(page.search.hasFocus, timeout=2000)
 
-    window.show_page("roles")  # a placeholder: Ctrl+F says there is nothing to search yet
+    window.show_page("metrics")  # a placeholder: Ctrl+F says there is nothing to search yet
     QTest.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     assert "nothing to search" in window.status.currentMessage()
     window.status.clearMessage()

@@ -26,3 +26,8 @@ def test_a_healthy_connection_resets_the_delays_and_a_short_one_does_not() -> No
     assert backoff.next_delay() == 16
     backoff.connected_for(31)
     assert backoff.next_delay() == 1
+
+
+def test_a_night_long_outage_does_not_overflow_the_delay() -> None:
+    backoff = Backoff(base=0.5, cap=60, rand=lambda: 1.0, attempt=5_000)
+    assert backoff.next_delay() == 60

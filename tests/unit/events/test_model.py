@@ -74,3 +74,15 @@ def test_a_status_reads_as_the_status_bar_says_it() -> None:
         "reconnecting in 4 s: the server is restarting"
     )
     assert StreamStatus(Phase.LIVE).message() == "live"
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"id": ' + "1" * 5001 + ', "type": "a", "topic": "a", "time": "t"}',  # over Python's int digit limit
+        '{"type": "stream.gap", "requested_after": 1, "oldest_available": 5, "missed_at_least": Infinity}',
+        '{"type": "stream.gap", "requested_after": 1, "oldest_available": 5, "missed_at_least": 1e400}',
+    ],
+)
+def test_hostile_numbers_are_malformed_frames_not_crashes(frame: str) -> None:
+    assert isinstance(parse_frame(frame), Malformed)

@@ -40,6 +40,9 @@ FLOOD_BATCH = 200  # a batch this big means a flood: update the views ten times 
 HISTORY = 10_000
 
 
+RESTART_AFTER_FAILURE_MS = 5_000
+
+
 class LiveFeed(QObject):
     eventsArrived = Signal(list)
     """A batch of new events (``list[Event]``, oldest first), on the GUI thread."""
@@ -65,6 +68,7 @@ class LiveFeed(QObject):
         self._session: Session | None = None
         self.last_id: int | None = None  # the newest event delivered: a restart resumes after it
         self._lock = threading.Lock()
+        self._generation = 0  # bumped by stop(): what a stopped stream still pushes is dropped
         self._buffer: list[Event | Gap | StreamStatus] = []
         self._woken = False
         self._last_flush = 0.0
@@ -72,8 +76,13 @@ class LiveFeed(QObject):
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.timeout.connect(self._flush)
+        self._restart_timer = QTimer(self)
+        self._restart_timer.setSingleShot(True)
+        self._restart_timer.setInterval(RESTART_AFTER_FAILURE_MS)
+        self._restart_timer.timeout.connect(self.restart)
         self._wake.connect(self._on_wake)
         context.sessionChanged.connect(self._on_session)
+        context.signedInChanged.connect(self._on_signed_in)
         if context.session is not None:
             self._on_session(context.session)
 
@@ -88,12 +97,24 @@ class LiveFeed(QObject):
         self._on_session(self.context.session)
 
     def stop(self) -> None:
+        self._restart_timer.stop()
         if self._job is not None:
             self._job.cancel()
             self._job = None
         self.stream = None
-        with self._lock:  # what the old stream left behind must not show up in the new one
+        with self._lock:
+            # What the old stream left behind must not show up in the new one, nor what it may still
+            # push before its cancellation reaches it on the loop thread.
+            self._generation += 1
             self._buffer.clear()
+
+    def _on_signed_in(self, signed_in: bool) -> None:
+        if signed_in:
+            self.restart()
+        else:
+            self.stop()
+            self.last_id = None  # whoever signs in next starts from now
+            self._set_status(StreamStatus(Phase.SIGNED_OUT, "signed out"))
 
     def _on_session(self, session: Session | None) -> None:
         self.stop()
@@ -102,21 +123,27 @@ class LiveFeed(QObject):
             self.last_id = None
         profile = self.context.profile
         bridge = self.context.bridge
-        if session is None or profile is None or bridge is None:
-            self._set_status(StreamStatus(Phase.OFFLINE, "not signed in"))
+        if session is None or profile is None or bridge is None or not self.context.signed_in:
+            self._set_status(
+                StreamStatus(Phase.SIGNED_OUT if session is not None else Phase.OFFLINE, "not signed in")
+            )
             return
         if not profile.events_url:
             self._set_status(StreamStatus(Phase.OFFLINE, f'profile "{profile.name}" has no events_url'))
             return
         self._set_status(StreamStatus(Phase.CONNECTING))
+        with self._lock:
+            generation = self._generation
         self._job = bridge.run(
-            self._pump(session, profile.events_url, profile.ca_bundle, self.last_id),
+            self._pump(session, profile.events_url, profile.ca_bundle, self.last_id, generation),
             on_failure=self._on_failure,
             owner=self,
             name="live-feed",
         )
 
-    async def _pump(self, session: Session, url: str, ca_bundle: str, since: int | None) -> None:
+    async def _pump(
+        self, session: Session, url: str, ca_bundle: str, since: int | None, generation: int
+    ) -> None:
         """On the loop thread: run the stream, hand everything it yields to the GUI thread."""
         import contextlib
 
@@ -134,12 +161,14 @@ class LiveFeed(QObject):
         try:
             async with contextlib.aclosing(stream.items()) as items:
                 async for item in items:
-                    self._push(item)
+                    self._push(item, generation)
         finally:
             await stream.close()
 
-    def _push(self, item: Event | Gap | StreamStatus) -> None:
+    def _push(self, item: Event | Gap | StreamStatus, generation: int) -> None:
         with self._lock:
+            if generation != self._generation:
+                return  # a stopped stream's last words
             self._buffer.append(item)
             if self._woken:
                 return
@@ -147,8 +176,12 @@ class LiveFeed(QObject):
         self._wake.emit()
 
     def _on_failure(self, error: BaseException) -> None:
+        # A bug, not a network problem (the stream retries those itself): say so, and try again in a
+        # while rather than leaving an on-call engineer without notifications until they notice.
         log.error("live feed: the stream failed: %s", error, exc_info=error)
-        self._set_status(StreamStatus(Phase.OFFLINE, f"the stream failed: {error}"))
+        self._job = None
+        self._set_status(StreamStatus(Phase.OFFLINE, f"the stream failed ({error}); starting again shortly"))
+        self._restart_timer.start()
 
     # -- the GUI thread --------------------------------------------------------------------------
 

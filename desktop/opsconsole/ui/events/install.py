@@ -71,6 +71,7 @@ def install(window: MainWindow) -> NotificationsRoom:
     if room.notifier.available:
         dnd.setToolTip("Hold desktop notifications")
         dnd.toggled.connect(room.notifier.set_do_not_disturb)
+        room.notifier.doNotDisturbChanged.connect(dnd.setChecked)
     else:
         dnd.setEnabled(False)
         dnd.setToolTip("This desktop has no system tray: desktop notifications are not available")

@@ -12,6 +12,7 @@ applied by :class:`EventFilterProxy` so that the dock, which shares the model, s
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -25,7 +26,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont
 
 from ...events.model import Event
-from ...events.summary import summarize, target_of
+from ...events.summary import printable, summarize, target_of
 from ...events.topics import TopicFilter
 
 __all__ = ["COLUMNS", "EVENT_ROLE", "EventFilter", "EventFilterProxy", "EventTableModel"]
@@ -52,6 +53,10 @@ class _Row:
         return self._summary
 
     @property
+    def topic(self) -> str:
+        return printable(self.event.topic)
+
+    @property
     def time(self) -> str:
         if self._time is None:
             self._time = _local_time(self.event.time)
@@ -61,9 +66,9 @@ class _Row:
 def _local_time(text: str) -> str:
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return text
-    return moment.astimezone().strftime("%H:%M:%S")
+        return moment.astimezone().strftime("%H:%M:%S")
+    except (ValueError, OverflowError, OSError):  # not a time, or one the local zone cannot hold
+        return printable(text)
 
 
 class EventTableModel(QAbstractTableModel):
@@ -104,14 +109,14 @@ class EventTableModel(QAbstractTableModel):
         row = self._rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (row.time, row.event.topic, row.summary)[column]
+            return (row.time, row.topic, row.summary)[column]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"#{row.event.id} {row.event.type} at {row.event.time}\n{row.summary}"
+            return f"#{row.event.id} {printable(row.event.type)} at {row.time}\n{row.summary}"
         if role == Qt.ItemDataRole.FontRole and row.event.id > self._read_mark:
             return self._bold
         if role == Qt.ItemDataRole.AccessibleTextRole:
             state = "unread, " if row.event.id > self._read_mark else ""
-            return f"{state}{row.event.topic} at {row.time}: {row.summary}"
+            return f"{state}{row.topic} at {row.time}: {row.summary}"
         if role == EVENT_ROLE:
             return row.event
         return None
@@ -169,8 +174,20 @@ class EventTableModel(QAbstractTableModel):
         self._rows.clear()
         self._waiting.clear()
         self.unread = 0
+        self._read_mark = 0  # the next stream's ids may be lower (another server, another database)
         self.endResetModel()
         self.countsChanged.emit()
+
+    def set_capacity(self, capacity: int) -> None:
+        """Keep at most ``capacity`` events from now on (the oldest beyond it go now)."""
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self.capacity = capacity
+        if len(self._rows) > capacity:
+            self.beginRemoveRows(QModelIndex(), capacity, len(self._rows) - 1)
+            del self._rows[capacity:]
+            self.endRemoveRows()
+            self.countsChanged.emit()
 
     def _insert(self, events: list[Event]) -> None:
         new = [_Row(e) for e in reversed(events[-self.capacity :])]
@@ -199,12 +216,13 @@ class EventFilter:
     def __bool__(self) -> bool:
         return bool(self.topics or self.type or self.text)
 
-    def accepts(self, event: Event, summary: str) -> bool:
+    def accepts(self, event: Event, summary: Callable[[], str]) -> bool:
+        """``summary`` is asked for only when the text filter needs it (wording a row costs)."""
         if self.topics and not self.topics(event.topic):
             return False
         if self.type and event.type != self.type:
             return False
-        return not self.text or self.text in summary.casefold() or self.text in event.topic.casefold()
+        return not self.text or self.text in event.topic.casefold() or self.text in summary().casefold()
 
 
 class EventFilterProxy(QSortFilterProxyModel):
@@ -223,4 +241,4 @@ class EventFilterProxy(QSortFilterProxyModel):
         model = self.sourceModel()
         assert isinstance(model, EventTableModel)
         row = model._rows[source_row]
-        return self._filter.accepts(row.event, row.summary)
+        return self._filter.accepts(row.event, lambda: row.summary)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
@@ -27,6 +27,9 @@ ShowFunction = Callable[[str, str], None]
 
 
 class DesktopNotifier(QObject):
+    doNotDisturbChanged = Signal(bool)
+    """Every Do Not Disturb switch (the View menu's, the tray menu's) follows this."""
+
     def __init__(
         self,
         window: QWidget,
@@ -63,10 +66,13 @@ class DesktopNotifier(QObject):
         self.topics = TopicFilter(p for p in patterns.replace(",", " ").split() if p)
 
     def set_do_not_disturb(self, on: bool) -> None:
+        if on == self.do_not_disturb:
+            return
         self.do_not_disturb = on
         if on:
             self._held.clear()
             self._later.stop()
+        self.doNotDisturbChanged.emit(on)
 
     def offer(self, events: list[Event]) -> None:
         """Events just arrived: notify about the chosen ones if the window is not in front."""
@@ -109,6 +115,7 @@ class DesktopNotifier(QObject):
         dnd = menu.addAction("Do Not Disturb")
         dnd.setCheckable(True)
         dnd.toggled.connect(self.set_do_not_disturb)
+        self.doNotDisturbChanged.connect(dnd.setChecked)
         tray.setContextMenu(menu)
         tray.activated.connect(lambda _reason: self._raise_window())
         tray.messageClicked.connect(self._raise_window)

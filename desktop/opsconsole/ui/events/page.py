@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -62,6 +63,15 @@ class NotificationsPage(QWidget):
         self.pause.setAccessibleName("Pause the list")
         self.pause.setToolTip("Hold new events (they are counted) so the list stops moving")
         self.pause.toggled.connect(self.model.set_paused)
+        self.keep = QSpinBox()
+        self.keep.setRange(1_000, 100_000)
+        self.keep.setSingleStep(1_000)
+        self.keep.setValue(self.model.capacity)
+        self.keep.setPrefix("Keep ")
+        self.keep.setSuffix(" events")
+        self.keep.setAccessibleName("Events kept in the list")
+        self.keep.setToolTip("How many recent events the list keeps; older ones go first")
+        self.keep.valueChanged.connect(self.model.set_capacity)
         self.mark_read = QPushButton("Mark all read")
         self.mark_read.setAccessibleName("Mark all events read")
         self.mark_read.clicked.connect(self.room.mark_all_read)
@@ -105,6 +115,7 @@ class NotificationsPage(QWidget):
         controls = QHBoxLayout()
         controls.addWidget(self.state, 1)
         controls.addWidget(self.counts)
+        controls.addWidget(self.keep)
         controls.addWidget(self.mark_read)
         controls.addWidget(self.pause)
         layout = QVBoxLayout(self)

@@ -58,7 +58,9 @@ class NotificationsRoom(QObject):
         self.feed.gapReported.connect(self._on_gap)
         self.feed.statusChanged.connect(self._on_status)
         self.model.countsChanged.connect(lambda: self.unreadChanged.emit(self.unread()))
-        context.sessionChanged.connect(lambda _session: self.model.clear())
+        # Another profile's session, or a sign-out: nothing of the previous user stays on screen.
+        context.sessionChanged.connect(lambda _session: self._forget())
+        context.viewsCleared.connect(self._forget)
 
     # -- what views read -------------------------------------------------------------------------
 
@@ -103,6 +105,10 @@ class NotificationsRoom(QObject):
             return False
         self.context.open_target(*target)
         return True
+
+    def _forget(self) -> None:
+        self.model.clear()
+        self.last_gap = None
 
     # -- the feed --------------------------------------------------------------------------------
 

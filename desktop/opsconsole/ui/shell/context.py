@@ -5,6 +5,8 @@ collection). A page gets from it:
 
 - ``config`` and ``profile`` (the profile in use, None without one), ``profileChanged``;
 - ``session`` (the current profile's sign-in session, None until it is open) and ``sessionChanged``;
+  ``signed_in`` and ``signedInChanged`` (signing in and out happen within one session);
+  ``viewsCleared`` (sign-out dropped the pages' content);
   ``client()``, an HTTP client whose every request carries the session's token;
 - ``scopes``, the scope gate to register scope-bound actions with (``scopes.require(action,
   "write:users")``: disabled, with a tooltip that says why, while the sign-in lacks the scope);
@@ -52,6 +54,13 @@ class PageContext(QObject):
     profileChanged = Signal(object)
     """Another profile is in use (the Profile, or None); ``sessionChanged`` follows with its session."""
 
+    signedInChanged = Signal(bool)
+    """Someone signed in to the current session (True) or out of it, or it ended (False). The session
+    object stays the same across these: this is what a page that streams or polls follows."""
+
+    viewsCleared = Signal()
+    """The window dropped its pages' content (sign-out): what a room keeps outside its pages goes too."""
+
     openRequested = Signal(str, str)
     """A page asked to open something on another page: (page key, target such as a user's id)."""
 
@@ -76,6 +85,7 @@ class PageContext(QObject):
         self.scopes = ScopeGate(self)
         self._profile: Profile | None = None
         self._session: Session | None = None
+        self._signed_in = False
         self._show_message = show_message
         self._show_detail = show_detail
 
@@ -86,6 +96,10 @@ class PageContext(QObject):
     @property
     def session(self) -> Session | None:
         return self._session
+
+    @property
+    def signed_in(self) -> bool:
+        return self._signed_in
 
     def client(self, base_url: str | None = None) -> httpx.AsyncClient | None:
         """A new HTTP client for the profile's API (``base_url``: the profile's ``api_url`` unless
@@ -116,5 +130,12 @@ class PageContext(QObject):
 
     def set_session(self, session: Session | None) -> None:
         if session is not self._session:
+            if session is None:
+                self.set_signed_in(False)
             self._session = session
             self.sessionChanged.emit(session)
+
+    def set_signed_in(self, signed_in: bool) -> None:
+        if signed_in != self._signed_in:
+            self._signed_in = signed_in
+            self.signedInChanged.emit(signed_in)

@@ -304,6 +304,7 @@ class MainWindow(QMainWindow):
             self.stack.removeWidget(page)
             page.deleteLater()  # its jobs are cancelled as their owner goes (bridge.py)
         self._pages.clear()
+        self.context.viewsCleared.emit()  # what rooms keep outside their pages (the notifications list)
         current, self._current_key = self._current_key, None
         if current is not None:
             self.show_page(current)

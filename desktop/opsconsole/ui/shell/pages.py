@@ -76,6 +76,7 @@ PAGES: list[PageSpec] = [
             "Create, edit, disable, enable and delete accounts",
             "Grant and revoke roles, with a confirmation on production",
         ),
+        create=view("opsconsole.ui.users.page", "UsersPage"),
     ),
     PageSpec(
         "roles",
@@ -87,6 +88,7 @@ PAGES: list[PageSpec] = [
             "List roles with their permissions",
             "Create roles and delete unused ones",
         ),
+        create=view("opsconsole.ui.users.page", "RolesPage"),
     ),
     PageSpec(
         "notifications",

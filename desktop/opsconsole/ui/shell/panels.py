@@ -82,3 +82,5 @@ class DetailPanel(QFrame):
         if widget is not None:
             self.content = widget
             self._layout.insertWidget(2, widget, 1)
+        # The trailing stretch keeps the empty text at the top; content gets the whole height.
+        self._layout.setStretch(self._layout.count() - 1, 0 if widget is not None else 1)

@@ -144,6 +144,7 @@ class SignInCoordinator(QObject):
     # -- state -------------------------------------------------------------------------------------
 
     def _on_status(self, status: AuthStatus) -> None:
+        self.context.set_signed_in(status.signed_in)
         self.status_field.update(status)
         self.scopes.set_scopes(status.scopes if status.signed_in else None)
         self.sign_out_action.setEnabled(status.signed_in)
@@ -156,12 +157,14 @@ class SignInCoordinator(QObject):
             self._show_gate()
 
     def _on_signed_in(self, _status: AuthStatus) -> None:
+        self.context.set_signed_in(True)
         self._ended = False
         self._hide_gate()
 
     def _on_session_ended(self, reason: str) -> None:
         if self.controller is None:
             return
+        self.context.set_signed_in(False)  # the workspace stays; what streams stops until sign-in
         self._ended = True
         if self.gate is not None:
             return  # the sign-in page is already up: it is where to sign in again
@@ -172,6 +175,7 @@ class SignInCoordinator(QObject):
             self.reauth.show()
 
     def _on_signed_out(self) -> None:
+        self.context.set_signed_in(False)
         self._ended = False
         self.window.clear_views()
         self._show_gate()

@@ -1,0 +1,104 @@
+"""The Users page against a real sandbox: paging, search, filters and sort while paging, the count."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+
+from opsconsole.ui.users.table_model import FIRST_PAGE
+
+pytestmark = pytest.mark.slow
+
+
+def _scroll_to_end(qtbot: Any, view: Any) -> None:
+    """What scrolling to the bottom does: the view asks for more until the server has no more."""
+    model = view.model
+    while not model.complete:
+        view.table.scrollToBottom()
+        model.fetchMore(QModelIndex())  # the view asks the same when its scroll bar reaches the end
+        qtbot.waitUntil(lambda: not model.state.loading, timeout=15_000)
+        assert model.error is None, model.error
+
+
+def test_the_first_page_then_more_as_the_table_scrolls(open_console: Any) -> None:
+    console = open_console(users=450)
+    view = console.users()
+    assert view.model.rowCount() == FIRST_PAGE
+    assert view.count.text() == f"{FIRST_PAGE} loaded, more below"
+    assert [view.model.headerData(c, Qt.Orientation.Horizontal) for c in range(6)] == [
+        "Email", "Name", "Status", "Roles", "Created", "Updated"]  # fmt: skip
+    # Fixed row heights: nothing measures rows by their contents.
+    from PySide6.QtWidgets import QHeaderView
+
+    assert view.table.verticalHeader().sectionResizeMode(0) == QHeaderView.ResizeMode.Fixed
+    _scroll_to_end(console.qtbot, view)
+    assert view.model.rowCount() == 453
+    assert len({u.id for u in view.model.state.rows}) == 453
+    assert view.count.text() == "453 users"
+
+
+def test_search_and_filters_keep_working_while_paging(open_console: Any) -> None:
+    console = open_console(users=450)
+    view = console.users()
+    qtbot = console.qtbot
+
+    view.status.setCurrentIndex(view.status.findData("disabled"))
+    qtbot.waitUntil(
+        lambda: view.model.query.status == "disabled" and not view.model.state.loading, timeout=10_000
+    )
+    _scroll_to_end(qtbot, view)
+    disabled = view.model.state.rows
+    assert len(disabled) > 0 and all(u.status == "disabled" for u in disabled)
+
+    qtbot.waitUntil(lambda: view.role.count() > 1, timeout=10_000)
+    view.status.setCurrentIndex(view.status.findData("active"))
+    view.role.setCurrentIndex(view.role.findData("support"))
+    qtbot.waitUntil(
+        lambda: view.model.query.role == "support" and not view.model.state.loading, timeout=10_000
+    )
+    _scroll_to_end(qtbot, view)
+    rows = view.model.state.rows
+    assert rows and all("support" in u.roles and u.status == "active" for u in rows)
+    assert "support@sandbox.test" in {u.email for u in rows}
+
+    # Typing waits for a pause, then asks once; the answer honours the filters still set.
+    view.role.setCurrentIndex(0)
+    view.status.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: not view.model.state.loading, timeout=10_000)
+    probe = next(u for u in view.model.state.rows if "sandbox.test" not in u.email).name.split()[-1]
+    qtbot.keyClicks(view.search, probe.upper())
+    assert view.debounce.isActive() and view.model.query.search == ""
+    with qtbot.waitSignal(view.model.pageLoaded, timeout=10_000):
+        pass
+    assert view.model.query.search == probe.upper()
+    found = view.model.state.rows
+    assert found and all(probe.lower() in (u.name + u.email).lower() for u in found)
+
+
+def test_sorting_by_a_header_asks_the_server(open_console: Any) -> None:
+    console = open_console(users=150)
+    view = console.users()
+    header = view.table.horizontalHeader()
+    with console.qtbot.waitSignal(view.model.pageLoaded, timeout=10_000):
+        header.sectionClicked.emit(0)  # Email: the view flips the indicator, then asks
+    assert view.model.query.sort in ("email", "-email")
+    emails = [u.email.lower() for u in view.model.state.rows]
+    assert emails == sorted(emails, reverse=view.model.query.sort.startswith("-"))
+
+    before = view.model.query
+    header.sectionClicked.emit(2)  # Status: the API cannot sort by it
+    assert view.model.query == before
+
+
+def test_a_late_answer_of_an_older_search_is_dropped(open_console: Any) -> None:
+    console = open_console(users=150)
+    view = console.users()
+    from opsconsole.users import UserQuery
+
+    view.model.set_query(UserQuery(search="a"))  # its first page is out...
+    view.model.set_query(UserQuery(search="viewer@"))  # ...when the query changes
+    # Both answers are in once no job is left (the old one may come last: it must change nothing).
+    console.qtbot.waitUntil(lambda: not console.bridge.pending_jobs(), timeout=10_000)
+    assert [u.email for u in view.model.state.rows] == ["viewer@sandbox.test"]
