@@ -12,7 +12,8 @@
 ; /SUPPRESSMSGBOXES /NORESTART, then copy your profiles.toml into %ProgramData%\opsconsole.
 
 #define AppName "Ops Console"
-#define AppVersion "0.1.0"   ; keep in step with desktop/opsconsole/__init__.py
+; AppVersion: keep in step with desktop/opsconsole/__init__.py
+#define AppVersion "0.1.0"
 #define AppId "io.github.opsconsole.OpsConsole"
 
 [Setup]
@@ -28,7 +29,8 @@ ArchitecturesAllowed=x64compatible
 ArchitecturesInstallIn64BitMode=x64compatible
 OutputDir=..\..\dist
 OutputBaseFilename=opsconsole-{#AppVersion}-setup
-SetupIconFile=..\..\build\pyinstaller\opsconsole.ico
+; Rendered there from the SVG by the spec (PyInstaller's workpath).
+SetupIconFile=..\..\build\pyinstaller\opsconsole\opsconsole.ico
 UninstallDisplayIcon={app}\opsconsole-gui.exe
 Compression=lzma2/max
 SolidCompression=yes
