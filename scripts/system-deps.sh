@@ -3,6 +3,9 @@
 #   scripts/system-deps.sh run    a real window (Qt's xcb platform plugin) and the OS keyring
 #   scripts/system-deps.sh test   also the real peers the tests start: PostgreSQL, a Secret Service, Xvfb,
 #                                 Prometheus
+#   scripts/system-deps.sh package  also what packaging/build-deb.sh and check-deb.sh use: objdump for
+#                                 PyInstaller, the desktop entry and AppStream validators, Xvfb and
+#                                 xwininfo, a Secret Service
 # Runs apt-get as root, through sudo otherwise; on a system without apt it lists what to install.
 set -euo pipefail
 purpose=${1:-run}
@@ -13,9 +16,11 @@ run_pkgs=(libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-rand
           libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1
           libdbus-1-3 fonts-dejavu-core python3-venv)
 test_pkgs=(postgresql gnome-keyring dbus dbus-x11 libsecret-tools xvfb xauth prometheus)
+package_pkgs=(binutils desktop-file-utils appstream xvfb xauth x11-utils dbus gnome-keyring)
 
 pkgs=("${run_pkgs[@]}")
 [ "$purpose" = test ] && pkgs+=("${test_pkgs[@]}")
+[ "$purpose" = package ] && pkgs+=("${package_pkgs[@]}")
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
     echo "system-deps: not a Debian-like system; make sure these (or your system's equivalents) are installed:" >&2

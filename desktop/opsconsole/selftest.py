@@ -3,6 +3,8 @@
 Checks that the installation can start: the configuration parses, the log folder is writable, Qt and
 the bundled resources load and the main window paints offscreen, and a keyring backend is usable.
 Each check is ok, warn (the console runs, degraded) or fail; the exit status is 1 when any check fails.
+The Qt checks run offscreen; with a display at hand, its platform plugin is loaded in a child process
+too (in a frozen build that child is ``opsconsole self-test`` itself, told so by an environment variable).
 """
 
 from __future__ import annotations
@@ -107,6 +109,10 @@ def run_checks(config_file: str | None, profile: config.Profile | None, qt_check
 
 
 def cmd_self_test(ctx: CommandContext, args: argparse.Namespace) -> int:
+    from .ui.shell import selftest as qt_selftest  # imports no Qt itself: Qt is loaded by its checks
+
+    if os.environ.get(qt_selftest.PLATFORM_PROBE_ENV) == "1":
+        return qt_selftest.platform_probe_main()
     profile: config.Profile | None
     try:
         profile = ctx.profile()

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from opsconsole.ui.shell.selftest import check_gui
 
@@ -22,7 +25,9 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def test_all_checks_pass_in_process(qapp: Any) -> None:
+def test_all_checks_pass_in_process(qapp: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)  # no display: no child probe of its platform
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     results = check_gui()
     assert [name for name, _, _ in results] == CHECKS
     failed = [(name, detail) for name, ok, detail in results if not ok]
@@ -56,3 +61,59 @@ def test_a_platform_plugin_that_cannot_load_is_reported_not_fatal(tmp_path: Path
     assert (name, ok) == ("qt platform", False)
     assert "no-such-platform" in detail
     assert all(not ok and "skipped" in detail for _, ok, detail in results[1:])
+
+
+def run_checks_offscreen(tmp_path: Path, **extra: str) -> list[list[Any]]:
+    """check_gui in a plain process on the offscreen platform (as `opsconsole self-test` runs it),
+    with ``extra`` in its environment; its results."""
+    env = clean_env(tmp_path, QT_QPA_PLATFORM="offscreen", **extra)
+    proc = subprocess.run(
+        [sys.executable, "-c", RUN_CHECKS], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr  # the self-test itself survived whatever the child met
+    results: list[list[Any]] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return results
+
+
+def test_a_display_whose_platform_cannot_load_fails_its_own_check(tmp_path: Path) -> None:
+    # An X display nobody serves: the xcb plugin aborts the child that tries it, and only that check fails.
+    results = run_checks_offscreen(tmp_path, DISPLAY=":4077")
+    assert [r[0] for r in results] == [*CHECKS, "qt xcb"]
+    assert all(ok for _, ok, _ in results[:-1]), results
+    name, ok, detail = results[-1]
+    assert (name, ok) == ("qt xcb", False)
+    assert "xcb" in detail
+
+
+def test_a_real_x_display_is_checked_in_a_child_process(tmp_path: Path) -> None:
+    if shutil.which("xvfb-run") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("xvfb-run missing, and CI must have it (scripts/system-deps.sh test)")
+        pytest.skip("xvfb-run not installed")
+    env = clean_env(tmp_path, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1024x768x24", sys.executable, "-c", RUN_CHECKS],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert [r[0] for r in results] == [*CHECKS, "qt xcb"]
+    assert all(ok for _, ok, _ in results), results
+    assert results[0][2].startswith("offscreen")  # the window checks ran offscreen, beside the display
+    assert results[-1][2] == "loaded in a child process (xcb)"
+
+
+def test_a_shipped_file_that_does_not_load_fails_the_resources_check(
+    qapp: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opsconsole.ui.shell import assets, selftest
+
+    copy = tmp_path / "resources"
+    shutil.copytree(assets.resources_dir(), copy)
+    monkeypatch.setattr(assets, "resources_dir", lambda: copy)
+    assert "files read in" in selftest._check_resources()  # the intact copy passes
+
+    broken = next(copy.rglob("*.json"))
+    broken.write_text('{"panels": [', encoding="utf-8")  # truncated, as a damaged install would be
+    with pytest.raises(RuntimeError, match="is not valid JSON"):
+        selftest._check_resources()

@@ -10,10 +10,17 @@ selects the offscreen platform. On a desktop it uses the real platform plugin (t
 checking there) but keeps the window off the screen (WA_DontShowOnScreen). When no QApplication exists
 yet, the platform plugin is first loaded in a child process: a plugin that cannot load makes Qt abort
 the process, and the self-test must report that rather than die of it.
+
+With a display at hand (DISPLAY, WAYLAND_DISPLAY) while the checks run on another platform (offscreen,
+as ``opsconsole self-test`` runs them), the display's own platform plugin is also loaded, in a child
+process: ``qt xcb`` (or ``qt wayland``) fails, naming the Debian packages to install, where a real
+window could not open. A frozen build has no ``python -c``: its child is the executable itself,
+``opsconsole self-test`` with :data:`PLATFORM_PROBE_ENV` set (:func:`platform_probe_main`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -21,6 +28,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from configparser import ConfigParser
 from configparser import Error as ConfigParserError
+from pathlib import Path
 
 CheckResult = tuple[str, bool, str]
 
@@ -28,6 +36,13 @@ CheckResult = tuple[str, bool, str]
 # caches touch None too); PySide6 6.12.0 loses one reference per call, thousands over the probe.
 REFCOUNT_PROBE_CALLS = 2000
 REFCOUNT_TOLERANCE = 50
+
+# Set in the child process that loads a platform plugin: `opsconsole self-test` then only does that.
+PLATFORM_PROBE_ENV = "OPSCONSOLE_SELFTEST_PLATFORM_PROBE"
+PROBE_CODE = (
+    "import sys\nfrom PySide6.QtGui import QGuiApplication\n"
+    "app = QGuiApplication(sys.argv[:1])\nprint(app.platformName())\n"
+)
 
 
 def check_gui() -> list[CheckResult]:
@@ -47,7 +62,69 @@ def check_gui() -> list[CheckResult]:
         ("main window", _check_window),
     ):
         results.append(_run(name, step))
+    return results + check_display_platforms()
+
+
+def check_display_platforms() -> list[CheckResult]:
+    """``qt xcb`` / ``qt wayland``: the display's platform plugin loads (in a child process), for each
+    display this session has, unless the checks ran on that platform already."""
+    from PySide6.QtGui import QGuiApplication
+
+    current = QGuiApplication.platformName() if QGuiApplication.instance() is not None else ""
+    wanted = [("xcb", "DISPLAY"), ("wayland", "WAYLAND_DISPLAY")]
+    results = []
+    for platform, variable in wanted:
+        if os.environ.get(variable) and current != platform:
+            ok, detail = probe_platform(platform)
+            if not ok and platform == "xcb":
+                detail += _missing_xcb_packages()
+            results.append((f"qt {platform}", ok, detail))
     return results
+
+
+def _missing_xcb_packages() -> str:
+    from ...display import missing_packages
+
+    missing = missing_packages()
+    return f"; install: sudo apt-get install {' '.join(missing)}" if missing else ""
+
+
+def probe_command() -> list[str]:
+    """How to start a process that loads a Qt platform plugin and prints its name."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "self-test"]  # with PLATFORM_PROBE_ENV: platform_probe_main
+    return [sys.executable, "-c", PROBE_CODE]
+
+
+def probe_platform(platform: str | None = None) -> tuple[bool, str]:
+    """Load ``platform`` (default: what QT_QPA_PLATFORM and the session choose) in a child process:
+    (loaded, its name and screen, or the last lines of what Qt said before it failed)."""
+    env = dict(os.environ, **{PLATFORM_PROBE_ENV: "1"})
+    if platform is not None:
+        env["QT_QPA_PLATFORM"] = platform
+    try:
+        probe = subprocess.run(  # noqa: S603 - our own interpreter or executable, fixed code
+            probe_command(), capture_output=True, text=True, timeout=60, check=False, env=env
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"could not start a probe process: {exc}"
+    if probe.returncode != 0:
+        lines = [line for line in probe.stderr.strip().splitlines() if line.strip()]
+        return False, " / ".join(lines[-3:]) or f"the probe process exited with {probe.returncode}"
+    lines = probe.stdout.strip().splitlines()
+    return True, f"loaded in a child process ({lines[-1] if lines else '?'})"
+
+
+def platform_probe_main() -> int:
+    """The child's side in a frozen build: load the platform plugin, print its name (Qt aborts the
+    process when the plugin cannot load; the parent reports that)."""
+    from PySide6.QtGui import QGuiApplication
+
+    app = QGuiApplication(sys.argv[:1])
+    screen = app.primaryScreen()
+    size = f" {screen.size().width()}x{screen.size().height()}" if screen is not None else ""
+    print(f"{app.platformName()}{size}", flush=True)
+    return 0
 
 
 def _run(name: str, step: Callable[[], str]) -> CheckResult:
@@ -68,21 +145,10 @@ def _probe_platform() -> tuple[bool, str]:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
-    if app is None and not getattr(sys, "frozen", False):
-        # A frozen build cannot run "python -c"; it checks in-process (a failure there aborts loudly).
-        code = (
-            "import sys\nfrom PySide6.QtGui import QGuiApplication\n"
-            "app = QGuiApplication(sys.argv[:1])\nprint(app.platformName())\n"
-        )
-        try:
-            probe = subprocess.run(  # noqa: S603 - our own interpreter, fixed code
-                [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return False, f"could not start a probe process: {exc}"
-        if probe.returncode != 0:
-            lines = [line for line in probe.stderr.strip().splitlines() if line.strip()]
-            return False, " / ".join(lines[-3:]) or f"the probe process exited with {probe.returncode}"
+    if app is None:
+        loaded, detail = probe_platform()
+        if not loaded:
+            return False, detail
     try:
         from .app import ensure_application
 
@@ -174,7 +240,29 @@ def _check_resources() -> str:
         raise RuntimeError(f"{METAINFO_FILE[0]} is not valid XML: {exc}") from exc
     if root.findtext("id") != APP_ID:
         raise RuntimeError(f"{METAINFO_FILE[0]} has id {root.findtext('id')!r}, expected {APP_ID}")
-    return f"{len(NAV_ICONS)} navigation icons, desktop entry and metainfo in {resources_dir()}"
+    files = _check_every_file(resources_dir())
+    return f"{len(NAV_ICONS)} navigation icons, desktop entry and metainfo, {files} files read in {resources_dir()}"
+
+
+def _check_every_file(folder: Path) -> int:
+    """Every file shipped in ``folder`` loads as what its name says (images, JSON) or at least reads:
+    a bundle that lost or truncated one (a room's dashboards...) fails here, not when it is opened."""
+    from PySide6.QtGui import QImage
+
+    files = [path for path in sorted(folder.rglob("*")) if path.is_file()]
+    for path in files:
+        name = path.relative_to(folder)
+        if path.suffix in (".png", ".svg"):
+            if QImage(str(path)).isNull():
+                raise RuntimeError(f"{name} is not a readable image")
+        elif path.suffix == ".json":
+            try:
+                json.loads(path.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise RuntimeError(f"{name} is not valid JSON: {exc}") from exc
+        else:
+            path.read_bytes()
+    return len(files)
 
 
 def _check_window() -> str:
