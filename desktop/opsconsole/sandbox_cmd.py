@@ -9,6 +9,7 @@ message rather than a traceback.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,6 +57,11 @@ def running_in_background(**settings: Any) -> Iterator[RunningSandbox]:
 
 
 def missing_extra(exc: ImportError) -> OpsError:
+    if getattr(sys, "frozen", False):  # the packaged app (PyInstaller): no pip to install into
+        return OpsError(
+            "this installation of Ops Console does not include the sandbox",
+            hint="the sandbox and the demo run from a source checkout: ./scripts/demo.sh (see README.md)",
+        )
     return OpsError(
         f"the sandbox is not installed ({exc.name or exc})",
         hint="install it with: pip install 'opsconsole[sandbox]'",

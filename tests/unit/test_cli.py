@@ -209,3 +209,13 @@ def test_an_unknown_profile_is_a_config_error_with_exit_1(
 ) -> None:
     code, _, err = run(capsys, "--profile", "nope", "auth", "status")
     assert code == 1 and 'There is no profile "nope"' in err  # a ConfigError: an OpsError, exit 1
+
+
+def test_a_packaged_app_without_the_sandbox_says_where_the_demo_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from opsconsole import sandbox_cmd
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    error = sandbox_cmd.missing_extra(ImportError("no module named fastapi", name="fastapi"))
+    assert "does not include the sandbox" in str(error) and "scripts/demo.sh" in error.hint
+    monkeypatch.delattr(sys, "frozen")
+    assert "pip install" in sandbox_cmd.missing_extra(ImportError("x", name="fastapi")).hint
