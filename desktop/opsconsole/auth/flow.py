@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -257,6 +258,7 @@ async def revoke(
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5.0
+MIN_INTERVAL = 1.0  # polled no more often than this, whatever the provider says
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,14 +314,14 @@ async def start_device_authorization(
     interval = body.get("interval", DEFAULT_INTERVAL)
     if isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or expires_in <= 0:
         raise ProviderError("The provider's device authorization answer has no valid expires_in.")
-    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval < 0:
-        interval = DEFAULT_INTERVAL
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0:
+        interval = DEFAULT_INTERVAL  # RFC 8628 3.2: 5 s when absent; 0 would poll in a hot loop
     return DeviceAuthorization(
         user_code=fields["user_code"],
         verification_uri=fields["verification_uri"],
         verification_uri_complete=complete if isinstance(complete, str) else "",
         expires_in=float(expires_in),
-        interval=float(interval),
+        interval=max(float(interval), MIN_INTERVAL),
         device_code=fields["device_code"],
     )
 
@@ -330,13 +332,17 @@ async def poll_device_token(
     device: DeviceAuthorization,
     *,
     wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> TokenResponse:
-    """RFC 8628 3.4/3.5: poll until the user approves, refuses, or the code expires."""
+    """RFC 8628 3.4/3.5: poll until the user approves, refuses, or the code expires.
+
+    The code's lifetime is measured on the monotonic clock from now, so slow answers from the provider
+    count against it as well as the sleeps (and a wall-clock jump does not).
+    """
+    deadline = monotonic() + device.expires_in
     interval = device.interval
-    waited = 0.0
     while True:
         await wait(interval)
-        waited += interval
         try:
             return await _token_call(
                 metadata,
@@ -351,5 +357,5 @@ async def poll_device_token(
                 interval += 5.0  # RFC 8628 3.5: and keep the longer interval from now on
             else:
                 raise
-        if waited >= device.expires_in:
+        if monotonic() >= deadline:
             raise SignInRefused("expired_token", "the code was not used in time")
