@@ -342,11 +342,15 @@ class Session:
         id_claims = None
         if response.id_token:
             id_claims = await verifier.verify_id_token(client, response.id_token, nonce=nonce)
-            if previous is not None and previous.subject and id_claims.get("sub") != previous.subject:
-                raise TokenError("The refreshed ID token is for another user than the one signed in.")
         elif previous is None and nonce is not None and metadata.openid:
             raise TokenError("The provider returned no ID token, although the sign-in asked for openid.")
         access_claims = await verifier.verify_access_token(client, response.access_token)
+        # A refresh never changes who is signed in. The subject is taken from the same claims
+        # build_token_set takes it from (the ID token's, else a JWT access token's), so a refresh
+        # without an ID token cannot switch the user either.
+        new_sub = (id_claims or access_claims or {}).get("sub")
+        if previous is not None and previous.subject and new_sub and new_sub != previous.subject:
+            raise TokenError("The refreshed tokens are for another user than the one signed in.")
         now = self.clock()
         tokens = build_token_set(
             response,
