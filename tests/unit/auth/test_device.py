@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from opsconsole.auth.errors import ProviderError, SignInRefused
+from opsconsole.auth.errors import InsecureTransportError, ProviderError, SignInRefused
 from opsconsole.auth.flow import DEFAULT_INTERVAL, DEVICE_GRANT, DeviceAuthorization
 from opsconsole.auth.store import MemoryStore
 from tests.unit.auth.conftest import FakeClock, session_for
@@ -134,3 +134,39 @@ async def test_the_code_expires_by_the_clock_however_long_each_poll_takes(provid
         with pytest.raises(SignInRefused, match="expired_token"):
             await session.login_device(on_code=lambda device: None, wait=wait, monotonic=clock)
     assert provider.token_calls[DEVICE_GRANT] == 2  # 300 s, 600 s: the code's 600 s are over
+
+
+async def _never(seconds: float) -> None:
+    raise AssertionError("the console went on to poll")
+
+
+NOT_HTTPS = (InsecureTransportError, "must be an https URL")
+NOT_TEXT = (ProviderError, "device authorization answer has an unreadable")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "refusal"),
+    [
+        # The person is sent there to type their password: plain http is only acceptable on this machine.
+        ({"verification_uri": "http://phish.example/activate"}, NOT_HTTPS),
+        ({"verification_uri_complete": "http://phish.example/activate?user_code=WDJB-MJHT"}, NOT_HTTPS),
+        ({"verification_uri": "javascript:alert(1)"}, NOT_HTTPS),
+        # Printed to the terminal as they are, control characters would be commands to it.
+        ({"user_code": "WDJB\x1b]0;pwned\x07-MJHT"}, NOT_TEXT),  # an escape sequence retitling it
+        ({"user_code": "WDJB-MJHT\x1b[2J"}, NOT_TEXT),  # ... or clearing it
+        ({"verification_uri": "https://example.test/activate\x1b[8m"}, NOT_TEXT),
+        ({"verification_uri_complete": "https://example.test/activate?\u202ecode"}, NOT_TEXT),  # bidi
+        ({"user_code": "W" * 500}, NOT_TEXT),
+    ],
+)
+async def test_a_device_code_or_address_unfit_to_show_is_refused(
+    make_provider: Callable[..., MiniProvider],
+    overrides: dict[str, str],
+    refusal: tuple[type[Exception], str],
+) -> None:
+    provider = make_provider(device_overrides=overrides)
+    shown: list[DeviceAuthorization] = []
+    async with session_for(provider) as session:
+        with pytest.raises(refusal[0], match=refusal[1]):
+            await session.login_device(on_code=shown.append, wait=_never)
+    assert shown == [] and provider.token_calls.get(DEVICE_GRANT, 0) == 0
