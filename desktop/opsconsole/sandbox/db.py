@@ -228,7 +228,7 @@ login_throttle = sa.Table(
     "login_throttle",
     metadata,
     # Failed sign-ins per account ("account:" + SHA-256 of the lower-cased email, so typed guesses are
-    # not kept) and per client address ("address:" + IP). A row is forgotten at expires_at.
+    # not kept) and per client address ("address:" + IP, or an IPv6 /64). A row is forgotten at expires_at.
     sa.Column("key", sa.String(100), primary_key=True),
     sa.Column("failures", sa.Integer(), nullable=False),
     sa.Column("locked_until", UTCDateTime(), nullable=True),

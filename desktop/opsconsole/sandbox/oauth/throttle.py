@@ -1,7 +1,7 @@
 """Throttling of password guesses on the login form, per account and per client address.
 
-Each key (an account, an address) has a count of failed sign-ins. The first ``free`` failures cost
-nothing; the one that reaches ``free`` locks the key for ``base`` seconds, and every failure after a
+Each key (an account, an address: an IPv6 address stands for its whole /64) has a count of failed
+sign-ins. The first ``free`` failures cost nothing; the one that reaches ``free`` locks the key for ``base`` seconds, and every failure after a
 lock has ended doubles that, up to ``cap``. While a key is locked, sign-ins that involve it are refused
 (429 with Retry-After) without the password being checked, so guessing gains nothing from speed. A
 success resets the account's count; an address's count is only forgotten with time (``FORGET`` after
@@ -16,6 +16,7 @@ restarted sandbox see the same ones.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import math
 from dataclasses import dataclass
 
@@ -50,7 +51,18 @@ def account_key(email: str) -> str:
 
 
 def address_key(address: str) -> str:
-    return "address:" + address[:64]
+    """The key of a client address: an IPv6 address by its /64, since a single host or customer is
+    usually given a whole /64 and could otherwise take a fresh address per guess; an IPv4-mapped
+    address (an IPv4 client of a dual-stack socket) by its IPv4 address, so it counts once."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # without an IPv6 zone (fe80::1%eth0)
+    except ValueError:
+        return "address:" + address[:64]  # not an IP (a test client, a Unix socket): kept as named
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return f"address:{ip.ipv4_mapped}"
+        return f"address:{ipaddress.IPv6Network((ip, 64), strict=False)}"
+    return f"address:{ip}"
 
 
 @dataclass(frozen=True, slots=True)
