@@ -2,7 +2,8 @@
 
 Loggers are named per area (``opsconsole.net``, ``opsconsole.auth``, ``opsconsole.ui``, ``opsconsole.qt``
 ...). One filter, :class:`RedactSecrets`, sits on every handler this module installs, so no token,
-authorization code, password, ``Authorization`` or ``Cookie`` header reaches a file or the terminal,
+authorization code, device user code, password (a proxy URL's too), ``Authorization``, ``Cookie`` or
+``X-API-Key`` header or WebSocket ``bearer, <token>`` subprotocol reaches a file or the terminal,
 whichever logger or library wrote the record. The log folder is 0700 and its files 0600: they hold
 account emails and URLs.
 """
@@ -50,9 +51,11 @@ _SECRET_KEYS = frozenset(
         "code",
         "code_verifier",
         "device_code",
+        "user_code",
         "assertion",
         "api_key",
         "apikey",
+        "x-api-key",
     ]
 )
 
@@ -66,22 +69,28 @@ _PATTERNS = (
         rf"\1{REDACTED}",
     ),
     (re.compile(r"(?i)((?:set-)?cookie['\"]?\s*[:=]\s*['\"]?)[^'\"\n}]+"), rf"\1{REDACTED}"),
+    (re.compile(r"(?i)(\bx-api-key['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+"), rf"\1{REDACTED}"),
     # the same headers as (name, value) tuples of bytes, as httpcore's traces print them at -vvv:
     # (b'set-cookie', b'sid=...') becomes (b'set-cookie', b'***'). The value is a literal as Python
     # prints it: in ' or " quotes, with backslash escapes.
     (
         re.compile(
-            r"(?i)(\(\s*b?(?P<q1>['\"])(?:proxy-authorization|authorization|set-cookie|cookie)(?P=q1)\s*,\s*)"
+            r"(?i)(\(\s*b?(?P<q1>['\"])(?:proxy-authorization|authorization|set-cookie|cookie|x-api-key|"
+            r"sec-websocket-protocol)(?P=q1)\s*,\s*)"
             r"b?(?P<q2>['\"])(?:\\.|(?!(?P=q2))[^\\])*(?P=q2)"
         ),
         rf"\1b'{REDACTED}'",
     ),
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]+=*"), rf"\1{REDACTED}"),
+    # the token as a WebSocket subprotocol ("Sec-WebSocket-Protocol: bearer, <token>"), opaque or not
+    (re.compile(r"(?i)\b(bearer,\s*)[^\s'\",}]+"), rf"\1{REDACTED}"),
+    # a password in a URL's userinfo (http://user:pass@proxy:3128): the user name is kept
+    (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]*:)[^/\s@'\"]+@"), rf"\1{REDACTED}@"),
     # key=value and "key": "value" pairs for secret-bearing names (query strings, form bodies, JSON)
     (
         re.compile(
             r"(?i)(\b(?:access_token|refresh_token|id_token|token|code_verifier|client_secret|password|"
-            r"device_code)\b['\"]?\s*[=:]\s*['\"]?)[^&\s'\",}]+"
+            r"device_code|user_code)\b['\"]?\s*[=:]\s*['\"]?)[^&\s'\",}]+"
         ),
         rf"\1{REDACTED}",
     ),

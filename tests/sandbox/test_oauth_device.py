@@ -129,3 +129,27 @@ def test_the_verification_page_takes_the_code_as_typed(client: httpx.Client, sb:
         assert submit(browser, consent, "consent", decision="allow").status_code == 400
     _wait_out_the_interval(sb)
     assert _poll(client, started["device_code"]).status_code == 200
+
+
+fresh_sb = sandbox_fixture("fresh_sb", "function")
+
+
+def test_device_authorizations_are_throttled_per_address(fresh_sb: RunningSandbox) -> None:
+    # Each one stores a row and needs only the public client_id: unthrottled, anyone who can reach the
+    # port could grow the database without limit.
+    with httpx.Client(base_url=fresh_sb.url, timeout=15) as client:
+        for _ in range(30):
+            _start(client, "openid")
+        refused = client.post("/device_authorization", data={"client_id": CLIENT_ID, "scope": "openid"})
+        assert refused.status_code == 429 and refused.json()["error"] == "slow_down"
+        assert 0 < int(refused.headers["retry-after"]) <= 60
+        # Sign-ins from the address are not affected: the two are counted apart.
+        assert client.get("/device", params={"user_code": "BCDF-GHJK"}).status_code == 400
+        with db.writing(fresh_sb.app.state.engine) as conn:  # as if the minute had passed
+            past = db.utcnow() - dt.timedelta(seconds=1)
+            conn.execute(sa.update(db.login_throttle).values(locked_until=past, expires_at=past))
+        assert client.post(
+            "/device_authorization", data={"client_id": CLIENT_ID, "scope": "openid"}
+        ).is_success
+    with db.reading(fresh_sb.app.state.engine) as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.device_codes)).scalar() == 31

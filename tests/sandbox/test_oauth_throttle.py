@@ -8,9 +8,11 @@ import datetime as dt
 import uuid
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from opsconsole.sandbox import db
+from opsconsole.sandbox.oauth import throttle
 from opsconsole.sandbox.server import RunningSandbox
 from tests.support.oauth_sandboxes import sandbox_fixture
 from tests.support.sandbox import ADMIN, PASSWORD, SUPPORT, VIEWER, authorize_url, callback_params, pkce_pair
@@ -108,3 +110,33 @@ def test_wrong_device_codes_count_against_the_address(fresh_sb: RunningSandbox) 
     assert [a.status_code for a in answers[:19]] == [400] * 19
     assert answers[-1].status_code == 429 and int(answers[-1].headers["retry-after"]) > 0
     assert "Too many wrong codes" in alerts(answers[-1])
+
+
+# --- which addresses count as one ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        # One host is usually handed a whole IPv6 /64: every address in it is the same guesser.
+        ("2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff"),
+        ("2001:db8:1:2::1", "2001:DB8:1:2:0:0:0:9"),
+        ("fe80::1%eth0", "fe80::2"),
+        # An IPv4 client on a dual-stack socket appears as an IPv4-mapped IPv6 address.
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+    ],
+)
+def test_addresses_of_one_ipv6_64_or_one_ipv4_share_a_count(one: str, other: str) -> None:
+    assert throttle.address_key(one) == throttle.address_key(other)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("2001:db8:1:2::1", "2001:db8:1:3::1"), ("192.0.2.7", "192.0.2.8"), ("::ffff:192.0.2.7", "192.0.2.8")],
+)
+def test_other_networks_have_their_own_count(one: str, other: str) -> None:
+    assert throttle.address_key(one) != throttle.address_key(other)
+
+
+def test_a_peer_that_is_not_an_ip_address_is_keyed_by_its_name() -> None:
+    assert throttle.address_key("testclient") == "address:testclient"

@@ -312,6 +312,33 @@ def test_purge_drops_expired_oauth_rows(engine: sa.Engine) -> None:
         assert conn.execute(sa.select(db.revoked_access_tokens.c.jti)).scalars().all() == ["new"]
 
 
+def test_purge_keeps_expired_device_codes_an_hour_and_locked_throttle_rows(engine: sa.Engine) -> None:
+    # An expired device code still answers the console's polls with expired_token for an hour (deleted,
+    # it would be "unknown"); a throttle row is only forgotten once both its count and its lock are over.
+    now = db.utcnow()
+    ago = lambda minutes: now - dt.timedelta(minutes=minutes)  # noqa: E731
+    with db.writing(engine) as conn:
+        for name, expired in (("long-gone", ago(61)), ("just-expired", ago(10))):
+            conn.execute(
+                sa.insert(db.device_codes).values(
+                    device_code_hash=name, user_code_hash=name, client_id="opsconsole", scope="openid",
+                    status="pending", interval=5, expires_at=expired,
+                )
+            )  # fmt: skip
+        for key, locked_until in (("forgotten", None), ("lock-over", ago(1)), ("still-locked", ago(-10))):
+            conn.execute(
+                sa.insert(db.login_throttle).values(
+                    key=key, failures=40, locked_until=locked_until, expires_at=ago(1)
+                )
+            )
+        conn.execute(sa.insert(db.used_forms).values(form_id="posted", expires_at=ago(1)))
+    assert db.purge_expired(engine) == 4
+    with db.reading(engine) as conn:
+        assert conn.execute(sa.select(db.device_codes.c.device_code_hash)).scalars().all() == ["just-expired"]
+        assert conn.execute(sa.select(db.login_throttle.c.key)).scalars().all() == ["still-locked"]
+        assert conn.execute(sa.select(db.used_forms.c.form_id)).scalars().all() == []
+
+
 def test_uuid7_ids_sort_by_time() -> None:
     early = db.uuid7(dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
     late = db.uuid7(dt.datetime(2024, 1, 1, tzinfo=dt.UTC))

@@ -85,6 +85,37 @@ def test_ordinary_text_is_left_alone() -> None:
         assert logs.redact_text(text) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [
+        # userinfo in a URL: a proxy's password
+        ("proxy http://ops:pr0xy-pass@proxy.example:3128 unreachable", "pr0xy-pass", "proxy.example:3128"),
+        ("https_proxy='https://u:pa%40ss-word@10.0.0.1:8080'", "pa%40ss-word", "10.0.0.1:8080"),
+        # the WebSocket subprotocol that carries a token ("bearer, <token>"): opaque tokens too
+        ("Sec-WebSocket-Protocol: bearer, opaque-ws-t0ken", "opaque-ws-t0ken", "Sec-WebSocket-Protocol"),
+        ("{'sec-websocket-protocol': 'bearer,opaque-ws-t0ken'}", "opaque-ws-t0ken", "bearer"),
+        ("[(b'Sec-WebSocket-Protocol', b'bearer, opaque-ws-t0ken')]", "opaque-ws-t0ken", "Sec-WebSocket"),
+        # an API key header, in each printed form
+        ("x-api-key: k3y-0123456789", "k3y-0123456789", "x-api-key"),
+        ("{'X-Api-Key': 'k3y-0123456789'}", "k3y-0123456789", "X-Api-Key"),
+        ("[(b'x-api-key', b'k3y-0123456789')]", "k3y-0123456789", "x-api-key"),
+        # the device sign-in's user code, in the completed verification link and in JSON
+        ("open https://id.example/device?user_code=WDJB-MJHT now", "WDJB-MJHT", "id.example/device"),
+        ('{"user_code": "WDJB-MJHT", "interval": 5}', "WDJB-MJHT", '"interval": 5'),
+    ],
+)
+def test_credentials_in_urls_subprotocols_api_keys_and_user_codes_are_redacted(
+    text: str, secret: str, kept: str
+) -> None:
+    redacted = logs.redact_text(text)
+    assert secret not in redacted and logs.REDACTED in redacted
+    assert kept in redacted  # only the secret goes
+
+
+def test_extras_named_x_api_key_or_user_code_are_redacted() -> None:
+    assert logs.redact_value("k", "X-API-Key") == logs.redact_value("c", "user_code") == logs.REDACTED
+
+
 def test_verbosity_controls_the_terminal(capsys: pytest.CaptureFixture[str]) -> None:
     stream = io.StringIO()
     logs.setup(verbose=0, stream=stream)

@@ -13,26 +13,14 @@ import asyncio
 import sys
 import time
 from datetime import datetime
-from typing import Any, Protocol, TextIO
+from typing import TextIO
 
-from ..config import Profile
+from ..handler import CommandContext
 from .flow import DeviceAuthorization
 from .session import AuthStatus, open_session
 
 
-class CliContext(Protocol):
-    """What these handlers use of ``opsconsole.cli.CliContext`` (a Protocol: the feature rooms never
-    import the CLI, an import-linter contract says so)."""
-
-    json: bool
-    out: TextIO
-
-    def profile(self) -> Profile: ...
-
-    def emit(self, obj: Any, text: str | None = None) -> None: ...
-
-
-def login(ctx: CliContext, args: argparse.Namespace) -> int:
+def login(ctx: CommandContext, args: argparse.Namespace) -> int:
     profile = ctx.profile()
     no_browser = bool(getattr(args, "no_browser", False))
     device = bool(getattr(args, "device", False))
@@ -78,7 +66,7 @@ def login(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def logout(ctx: CliContext, args: argparse.Namespace) -> int:
+def logout(ctx: CommandContext, args: argparse.Namespace) -> int:
     profile = ctx.profile()
 
     async def run() -> tuple[bool, bool, str]:
@@ -95,7 +83,7 @@ def logout(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def status(ctx: CliContext, args: argparse.Namespace) -> int:
+def status(ctx: CommandContext, args: argparse.Namespace) -> int:
     profile = ctx.profile()
 
     async def run() -> AuthStatus:
@@ -114,7 +102,7 @@ def status(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def refresh(ctx: CliContext, args: argparse.Namespace) -> int:
+def refresh(ctx: CommandContext, args: argparse.Namespace) -> int:
     profile = ctx.profile()
 
     async def run() -> AuthStatus:

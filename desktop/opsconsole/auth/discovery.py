@@ -61,6 +61,16 @@ class ProviderMetadata:
 
 
 def is_loopback_host(host: str) -> bool:
+    """True for a loopback IP literal, and for the name ``localhost``.
+
+    RFC 8252 8.3 prefers IP literals to ``localhost`` for the redirect URI, which the console's own
+    receiver honours (it listens on 127.0.0.1 or ::1). For the provider's and the API's addresses the
+    name is still accepted over plain http, on purpose: it is what people type for a local sandbox, and
+    it cannot lead anywhere but this machine without someone changing /etc/hosts or the resolver, which
+    takes root (RFC 6761 6.3 also asks resolvers to answer it with loopback themselves; systemd-resolved
+    and glibc with the stock hosts file do). Resolving it here instead would check one lookup while httpx
+    connects with another, and block the event loop on the resolver, for no protection against root.
+    """
     if host.lower() == "localhost":
         return True
     try:

@@ -14,8 +14,9 @@ stays here and in the modules beside it:
 - Every token response is read by :func:`~opsconsole.auth.tokens.parse_token_response`, and authlib's
   failures become the console's errors (:class:`SignInRefused` for an OAuth ``error``,
   :class:`ProviderError` for anything else) in :meth:`OAuthClient.parse_response_token`.
-- :func:`start_device_authorization` (RFC 8628 3.1, which authlib's client lacks) and the polling rules
-  of :func:`poll_device_token` (``authorization_pending``, ``slow_down``, the code's expiry).
+- :func:`start_device_authorization` (RFC 8628 3.1, which authlib's client lacks; the code and address
+  it returns are plain text and the address https, because they are shown to the user) and the polling
+  rules of :func:`poll_device_token` (``authorization_pending``, ``slow_down``, the code's expiry).
 
 Nothing here stores anything or keeps state between calls; session.py does that.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,7 +36,7 @@ from authlib.common.security import generate_token
 
 from ..config import Profile
 from ..net import client_options, error_from_response, network_error
-from .discovery import ProviderMetadata
+from .discovery import ProviderMetadata, require_secure_url
 from .errors import CallbackError, ProviderError, SignInRefused
 from .loopback import Callback, check_callback_shape
 from .tokens import TokenResponse, parse_token_response
@@ -257,6 +259,9 @@ async def revoke(
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5.0
+MIN_INTERVAL = 1.0  # polled no more often than this, whatever the provider says
+_USER_CODE_LIMIT = 64  # RFC 8628 6.1: user codes are short, to be typed
+_URI_LIMIT = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,20 +313,40 @@ async def start_device_authorization(
             raise ProviderError(f"The provider's device authorization answer has no {key}.")
         fields[key] = value
     complete = body.get("verification_uri_complete")
+    complete = complete if isinstance(complete, str) else ""
+    _check_shown_text("user_code", fields["user_code"], _USER_CODE_LIMIT)
+    for key, uri in (
+        ("verification_uri", fields["verification_uri"]),
+        ("verification_uri_complete", complete),
+    ):
+        if uri:
+            _check_shown_text(key, uri, _URI_LIMIT)
+            # The person types their password there: https, or plain http only on this machine.
+            require_secure_url(uri, f"device sign-in address ({key})")
     expires_in = body.get("expires_in")
     interval = body.get("interval", DEFAULT_INTERVAL)
     if isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or expires_in <= 0:
         raise ProviderError("The provider's device authorization answer has no valid expires_in.")
-    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval < 0:
-        interval = DEFAULT_INTERVAL
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0:
+        interval = DEFAULT_INTERVAL  # RFC 8628 3.2: 5 s when absent; 0 would poll in a hot loop
     return DeviceAuthorization(
         user_code=fields["user_code"],
         verification_uri=fields["verification_uri"],
-        verification_uri_complete=complete if isinstance(complete, str) else "",
+        verification_uri_complete=complete,
         expires_in=float(expires_in),
-        interval=float(interval),
+        interval=max(float(interval), MIN_INTERVAL),
         device_code=fields["device_code"],
     )
+
+
+def _check_shown_text(key: str, value: str, limit: int) -> None:
+    """Refuse provider text the user is shown that is not plain text: printed to a terminal, control
+    characters and escape sequences are commands to it (and bidi overrides disguise an address)."""
+    if len(value) > limit or not value.isprintable():
+        raise ProviderError(
+            f"The provider's device authorization answer has an unreadable {key} "
+            "(control characters, or too long); it was not shown."
+        )
 
 
 async def poll_device_token(
@@ -330,13 +355,17 @@ async def poll_device_token(
     device: DeviceAuthorization,
     *,
     wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> TokenResponse:
-    """RFC 8628 3.4/3.5: poll until the user approves, refuses, or the code expires."""
+    """RFC 8628 3.4/3.5: poll until the user approves, refuses, or the code expires.
+
+    The code's lifetime is measured on the monotonic clock from now, so slow answers from the provider
+    count against it as well as the sleeps (and a wall-clock jump does not).
+    """
+    deadline = monotonic() + device.expires_in
     interval = device.interval
-    waited = 0.0
     while True:
         await wait(interval)
-        waited += interval
         try:
             return await _token_call(
                 metadata,
@@ -351,5 +380,5 @@ async def poll_device_token(
                 interval += 5.0  # RFC 8628 3.5: and keep the longer interval from now on
             else:
                 raise
-        if waited >= device.expires_in:
+        if monotonic() >= deadline:
             raise SignInRefused("expired_token", "the code was not used in time")

@@ -214,7 +214,11 @@ class LoopbackReceiver:
             await _send(writer, 400, _page("Bad request", "", ok=False))
             return False
         method, target, _version = parts
-        url = urlsplit(target)
+        try:
+            url = urlsplit(target)
+        except ValueError:  # e.g. an unclosed IPv6 bracket in an absolute-form target
+            await _send(writer, 400, _page("Bad request", "", ok=False))
+            return False
         if url.path != self._path:
             # /favicon.ico and the like: nothing to see, and no reason to alarm anyone.
             await _send(writer, 404, b"", content_type="text/plain")

@@ -342,11 +342,15 @@ class Session:
         id_claims = None
         if response.id_token:
             id_claims = await verifier.verify_id_token(client, response.id_token, nonce=nonce)
-            if previous is not None and previous.subject and id_claims.get("sub") != previous.subject:
-                raise TokenError("The refreshed ID token is for another user than the one signed in.")
         elif previous is None and nonce is not None and metadata.openid:
             raise TokenError("The provider returned no ID token, although the sign-in asked for openid.")
         access_claims = await verifier.verify_access_token(client, response.access_token)
+        # A refresh never changes who is signed in. The subject is taken from the same claims
+        # build_token_set takes it from (the ID token's, else a JWT access token's), so a refresh
+        # without an ID token cannot switch the user either.
+        new_sub = (id_claims or access_claims or {}).get("sub")
+        if previous is not None and previous.subject and new_sub and new_sub != previous.subject:
+            raise TokenError("The refreshed tokens are for another user than the one signed in.")
         now = self.clock()
         tokens = build_token_set(
             response,
@@ -449,18 +453,20 @@ class Session:
         *,
         on_code: Callable[[DeviceAuthorization], None],
         wait: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> TokenSet:
         """Sign in on another device (RFC 8628), for a console without a browser; stores the tokens.
 
         ``on_code`` gets the address to open and the code to enter there; ``wait`` is how the polling
-        interval passes (tests pass one that does not sleep).
+        interval passes and ``monotonic`` the clock the code's expiry is measured on (tests pass ones
+        that do not sleep).
         """
         if not self.interactive:
             raise SignInRequired(f'Not signed in to profile "{self.profile.name}".')
         metadata = await self.metadata()
         device = await start_device_authorization(self._client(), metadata, self.profile.scopes)
         on_code(device)
-        response = await poll_device_token(self._client(), metadata, device, wait=wait)
+        response = await poll_device_token(self._client(), metadata, device, wait=wait, monotonic=monotonic)
         tokens = await self._verified(response, previous=None, nonce=None)
         await self._replace(tokens)
         log.info('signed in to profile "%s" from another device', self.profile.name)

@@ -12,23 +12,14 @@ import asyncio
 import contextlib
 import json
 import sys
-from typing import Protocol, TextIO
 
 from ..config import Profile
 from ..errors import OpsError
+from ..handler import CommandContext
 from .model import Event, Gap, Phase, StreamStatus
 from .stream import EventStream
 from .summary import printable, summarize
 from .topics import validate_pattern
-
-
-class CliContext(Protocol):
-    """What this handler uses of ``opsconsole.cli.CliContext`` (the rooms never import the CLI)."""
-
-    json: bool
-    out: TextIO
-
-    def profile(self) -> Profile: ...
 
 
 class UsageError(OpsError):
@@ -43,7 +34,7 @@ class StreamEnded(OpsError):
     exit_code = 1
 
 
-def tail(ctx: CliContext, args: argparse.Namespace) -> int:
+def tail(ctx: CommandContext, args: argparse.Namespace) -> int:
     profile = ctx.profile()
     if not profile.events_url:
         raise OpsError(
@@ -63,7 +54,7 @@ def tail(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 async def _tail(
-    ctx: CliContext, profile: Profile, topics: list[str], since: int | None, count: int | None
+    ctx: CommandContext, profile: Profile, topics: list[str], since: int | None, count: int | None
 ) -> int:
     from ..auth import open_session
     from ..net import ssl_context

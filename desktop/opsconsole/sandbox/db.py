@@ -228,7 +228,7 @@ login_throttle = sa.Table(
     "login_throttle",
     metadata,
     # Failed sign-ins per account ("account:" + SHA-256 of the lower-cased email, so typed guesses are
-    # not kept) and per client address ("address:" + IP). A row is forgotten at expires_at.
+    # not kept) and per client address ("address:" + IP, or an IPv6 /64). A row is forgotten at expires_at.
     sa.Column("key", sa.String(100), primary_key=True),
     sa.Column("failures", sa.Integer(), nullable=False),
     sa.Column("locked_until", UTCDateTime(), nullable=True),
@@ -390,19 +390,28 @@ def create_schema(engine: Engine) -> None:
         # Version 1 is the first schema: later versions add their migration steps here, in order.
 
 
+# An expired device code is kept this long, so the console still polling it hears "expired_token"
+# (the code's end, in words) rather than "unknown device code".
+DEVICE_CODE_GRACE = dt.timedelta(hours=1)
+
+
 def purge_expired(engine: Engine) -> int:
-    """Delete expired codes, refresh tokens, sessions and revocation entries; returns rows deleted."""
+    """Delete expired codes, refresh tokens, sessions, revocation entries, posted-form ids and throttle
+    counts; returns rows deleted. Nothing that a client can create without signing in (device codes,
+    form ids, throttle rows for any email) outlives its use, so the tables cannot grow without bound."""
     now = utcnow()
     deleted = 0
     with writing(engine) as conn:
-        for table in (
-            oauth_codes,
-            refresh_tokens,
-            revoked_access_tokens,
-            used_forms,
-            device_codes,
-            login_throttle,
-        ):
+        for table in (oauth_codes, refresh_tokens, revoked_access_tokens, used_forms, oauth_sessions):
             deleted += conn.execute(sa.delete(table).where(table.c.expires_at < now)).rowcount
-        deleted += conn.execute(sa.delete(oauth_sessions).where(oauth_sessions.c.expires_at < now)).rowcount
+        deleted += conn.execute(
+            sa.delete(device_codes).where(device_codes.c.expires_at < now - DEVICE_CODE_GRACE)
+        ).rowcount
+        # A count is forgotten at expires_at, but a lock that lasts longer must not be forgotten with it.
+        deleted += conn.execute(
+            sa.delete(login_throttle).where(
+                login_throttle.c.expires_at < now,
+                sa.or_(login_throttle.c.locked_until.is_(None), login_throttle.c.locked_until < now),
+            )
+        ).rowcount
     return deleted

@@ -13,10 +13,10 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, TextIO, TypeVar
+from typing import TypeVar
 
-from ..config import Profile
 from ..errors import OpsError
+from ..handler import CommandContext
 from .client import MAX_PAGE, UsersClient
 from .models import EffectivePermissions, Role, User, UserQuery
 
@@ -24,22 +24,11 @@ T = TypeVar("T")
 DEFAULT_LIMIT = 100
 
 
-class CliContext(Protocol):
-    """What these handlers use of ``opsconsole.cli.CliContext`` (the feature rooms never import the CLI)."""
-
-    json: bool
-    out: TextIO
-
-    def profile(self) -> Profile: ...
-
-    def emit(self, obj: Any, text: str | None = None) -> None: ...
-
-
 class UsageError(OpsError):
     exit_code = 2
 
 
-def _run(ctx: CliContext, work: Callable[[UsersClient], Awaitable[T]]) -> T:
+def _run(ctx: CommandContext, work: Callable[[UsersClient], Awaitable[T]]) -> T:
     """Run ``work`` with a users client over the profile's signed-in session."""
     from ..auth import open_session
 
@@ -106,7 +95,7 @@ def role_text(role: Role) -> str:
     return "\n".join(lines)
 
 
-def _emit_user(ctx: CliContext, user: User, heading: str) -> int:
+def _emit_user(ctx: CommandContext, user: User, heading: str) -> int:
     ctx.emit(user.to_json(), f"{heading}\n{user_text(user)}")
     return 0
 
@@ -114,7 +103,7 @@ def _emit_user(ctx: CliContext, user: User, heading: str) -> int:
 # --- users -----------------------------------------------------------------------------------------
 
 
-def users_list(ctx: CliContext, args: argparse.Namespace) -> int:
+def users_list(ctx: CommandContext, args: argparse.Namespace) -> int:
     try:
         query = UserQuery(search=args.search or "", role=args.role or "", status=args.status or "")
     except ValueError as exc:
@@ -140,7 +129,7 @@ def users_list(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def users_show(ctx: CliContext, args: argparse.Namespace) -> int:
+def users_show(ctx: CommandContext, args: argparse.Namespace) -> int:
     async def work(client: UsersClient) -> tuple[User, EffectivePermissions | None]:
         user = await client.resolve_user(args.user)
         return user, (None if ctx.json else await client.permissions_of(user.id))
@@ -150,12 +139,12 @@ def users_show(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def users_create(ctx: CliContext, args: argparse.Namespace) -> int:
+def users_create(ctx: CommandContext, args: argparse.Namespace) -> int:
     user = _run(ctx, lambda c: c.create_user(email=args.email, name=args.name, roles=args.role))
     return _emit_user(ctx, user, "Created:")
 
 
-def users_update(ctx: CliContext, args: argparse.Namespace) -> int:
+def users_update(ctx: CommandContext, args: argparse.Namespace) -> int:
     if args.name is None and args.email is None:
         raise UsageError("nothing to change: give --name and/or --email")
 
@@ -167,7 +156,7 @@ def users_update(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def _write(
-    ctx: CliContext,
+    ctx: CommandContext,
     args: argparse.Namespace,
     write: Callable[[UsersClient, User], Awaitable[User]],
     heading: str,
@@ -178,23 +167,23 @@ def _write(
     return _emit_user(ctx, _run(ctx, work), heading)
 
 
-def users_disable(ctx: CliContext, args: argparse.Namespace) -> int:
+def users_disable(ctx: CommandContext, args: argparse.Namespace) -> int:
     return _write(ctx, args, lambda c, u: c.disable_user(u), "Disabled:")
 
 
-def users_enable(ctx: CliContext, args: argparse.Namespace) -> int:
+def users_enable(ctx: CommandContext, args: argparse.Namespace) -> int:
     return _write(ctx, args, lambda c, u: c.enable_user(u), "Enabled:")
 
 
-def users_grant(ctx: CliContext, args: argparse.Namespace) -> int:
+def users_grant(ctx: CommandContext, args: argparse.Namespace) -> int:
     return _write(ctx, args, lambda c, u: c.grant_role(u, args.role), f"Granted {args.role}:")
 
 
-def users_revoke(ctx: CliContext, args: argparse.Namespace) -> int:
+def users_revoke(ctx: CommandContext, args: argparse.Namespace) -> int:
     return _write(ctx, args, lambda c, u: c.revoke_role(u, args.role), f"Revoked {args.role}:")
 
 
-def _confirm_production(ctx: CliContext, what: str, expected: str) -> None:
+def _confirm_production(ctx: CommandContext, what: str, expected: str) -> None:
     """On a production profile, a person types ``expected`` to go on; a script cannot delete there."""
     profile = ctx.profile()
     if profile.environment != "production":
@@ -211,7 +200,7 @@ def _confirm_production(ctx: CliContext, what: str, expected: str) -> None:
         raise OpsError("not confirmed; nothing was changed")
 
 
-def users_delete(ctx: CliContext, args: argparse.Namespace) -> int:
+def users_delete(ctx: CommandContext, args: argparse.Namespace) -> int:
     async def work(client: UsersClient) -> User:
         user = await client.resolve_user(args.user)
         _confirm_production(ctx, f"delete the user {user.email}", user.email)
@@ -226,26 +215,26 @@ def users_delete(ctx: CliContext, args: argparse.Namespace) -> int:
 # --- roles -----------------------------------------------------------------------------------------
 
 
-def roles_list(ctx: CliContext, args: argparse.Namespace) -> int:
+def roles_list(ctx: CommandContext, args: argparse.Namespace) -> int:
     roles = _run(ctx, lambda c: c.list_roles())
     rows = [[r.name, r.description or "-", " ".join(r.permissions) or "-"] for r in roles]
     ctx.emit([r.to_json() for r in roles], table(("ROLE", "DESCRIPTION", "PERMISSIONS"), rows, (24, 40, 0)))
     return 0
 
 
-def roles_show(ctx: CliContext, args: argparse.Namespace) -> int:
+def roles_show(ctx: CommandContext, args: argparse.Namespace) -> int:
     role = _run(ctx, lambda c: c.get_role(args.role))
     ctx.emit(role.to_json(), role_text(role))
     return 0
 
 
-def roles_create(ctx: CliContext, args: argparse.Namespace) -> int:
+def roles_create(ctx: CommandContext, args: argparse.Namespace) -> int:
     role = _run(ctx, lambda c: c.create_role(args.name, permissions=args.permission))
     ctx.emit(role.to_json(), "Created:\n" + role_text(role))
     return 0
 
 
-def roles_delete(ctx: CliContext, args: argparse.Namespace) -> int:
+def roles_delete(ctx: CommandContext, args: argparse.Namespace) -> int:
     async def work(client: UsersClient) -> Role:
         role = await client.get_role(args.name)
         _confirm_production(ctx, f"delete the role {role.name}", role.name)

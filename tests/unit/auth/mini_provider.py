@@ -85,6 +85,8 @@ class Behaviour:
     rotate_refresh_tokens: bool = True
     token_delay: float = 0.0  # seconds the token endpoint takes (widens race windows)
     device_interval: int = 1  # RFC 8628 polling interval it asks for
+    device_expires_in: int = 600  # how long its device codes are valid
+    device_overrides: dict[str, Any] = field(default_factory=dict)  # fields changed in device answers
     device_slow_down: bool = False  # answer the first poll with slow_down
     token_overrides: dict[str, Any] = field(default_factory=dict)  # fields changed in token responses
 
@@ -377,8 +379,9 @@ def _handler_for(provider: MiniProvider) -> type[BaseHTTPRequestHandler]:
                         "user_code": user_code,
                         "verification_uri": f"{provider.issuer}/activate",
                         "verification_uri_complete": f"{provider.issuer}/activate?user_code={user_code}",
-                        "expires_in": 600,
+                        "expires_in": provider.behaviour.device_expires_in,
                         "interval": provider.behaviour.device_interval,
+                        **provider.behaviour.device_overrides,
                     },
                 )
             elif url.path == "/revoke":

@@ -27,7 +27,7 @@ from opsconsole.auth.session import Session, SessionEvent
 from opsconsole.auth.store import MemoryStore
 from opsconsole.auth.tokens import TokenSet
 from tests.unit.auth.conftest import FakeClock, session_for
-from tests.unit.auth.mini_provider import MiniProvider
+from tests.unit.auth.mini_provider import AUDIENCE, CLIENT_ID, MiniProvider
 
 
 def _stored(session: Session) -> TokenSet | None:
@@ -392,3 +392,27 @@ async def test_a_provider_that_does_not_rotate_keeps_the_refresh_token_and_its_e
     assert first.refresh_expires_at is not None
     assert second.refresh_token == first.refresh_token and second.access_token != first.access_token
     assert second.refresh_expires_at == first.refresh_expires_at
+
+
+async def test_a_refresh_without_an_id_token_cannot_switch_the_user(provider: MiniProvider) -> None:
+    # Without an ID token the subject comes from the access token, so that one is checked as well.
+    async with session_for(provider) as session:
+        first = await session.login()
+        now = int(time.time())
+        provider.behaviour.token_overrides = {
+            "access_token": provider.sign(
+                {
+                    "iss": provider.issuer,
+                    "sub": "mallory",
+                    "aud": AUDIENCE,
+                    "client_id": CLIENT_ID,
+                    "iat": now,
+                    "exp": now + 300,
+                    "scope": "read:users",
+                }
+            )
+        }
+        with pytest.raises(TokenError, match="another user"):
+            await session.refresh(force=True)
+        assert (await session.current()) == first
+    assert _stored(session) == first

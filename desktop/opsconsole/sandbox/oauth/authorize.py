@@ -274,6 +274,11 @@ class AuthorizePages:
         )
 
 
+def peer_address(request: Request) -> str:
+    """The request's peer address (the sandbox is not behind a proxy it trusts)."""
+    return request.client.host if request.client else "unknown"
+
+
 def client_address_key(request: Request) -> str:
-    """The throttle key of the request's peer address (the sandbox is not behind a proxy it trusts)."""
-    return throttle.address_key(request.client.host if request.client else "unknown")
+    """The login throttle's key of the request's peer address."""
+    return throttle.address_key(peer_address(request))

@@ -10,7 +10,9 @@ a conditional UPDATE (approved -> used) decides, and a later poll with the same 
 issued, as a replayed authorization code does.
 
 Only SHA-256 hashes of both codes are stored. User codes are 8 letters from RFC 8628 6.1's 20-letter
-alphabet (about 34 bits); wrong user codes count as failures of the client address in the throttle.
+alphabet (about 34 bits); wrong user codes count as failures of the client address in the throttle,
+and so does every device authorization, under its own key and rule (each one stores a row). Expired
+codes are purged an hour after they expire (``db.purge_expired``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.engine import Connection
 
 from .. import db
+from . import throttle
 from .common import NO_STORE, SCOPES_SUPPORTED, sha256_hex, token_error
 from .forms import Forms
 from .tokens import TokenService
@@ -62,8 +65,11 @@ class DeviceFlow:
         self.engine = tokens.engine
         self.verification_uri = f"{tokens.issuer}/device"
 
-    def authorize(self, params: dict[str, str]) -> JSONResponse:
-        """RFC 8628 3.1/3.2: a new device code and user code for the (already checked) client."""
+    def authorize(self, params: dict[str, str], throttle_key: str) -> JSONResponse:
+        """RFC 8628 3.1/3.2: a new device code and user code for the (already checked) client.
+
+        Each one stores a row and needs only the public client_id, so requests are throttled per
+        client address (``throttle_key``, :data:`throttle.DEVICE_AUTHORIZATION`)."""
         requested = params.get("scope", "").split()
         if not requested:
             return token_error("invalid_scope", "scope is required")
@@ -74,6 +80,16 @@ class DeviceFlow:
         user_code = str(create_string_user_code())
         now = db.utcnow()
         with db.writing(self.engine) as conn:
+            attempt = throttle.begin(conn, {throttle_key: throttle.DEVICE_AUTHORIZATION}, now)
+            if attempt.retry_after is not None:
+                refused = token_error(
+                    "slow_down",
+                    "too many device sign-ins from this address: try again in "
+                    + throttle.wait_words(attempt.retry_after),
+                    status=429,
+                )
+                refused.headers["Retry-After"] = str(attempt.retry_after)
+                return refused
             conn.execute(
                 sa.insert(db.device_codes).values(
                     device_code_hash=sha256_hex(device_code),

@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 
 from ..settings import CLIENT_ID, SandboxSettings
-from . import discovery, revocation
-from .authorize import AuthorizePages
+from . import discovery, revocation, throttle
+from .authorize import AuthorizePages, peer_address
 from .common import basic_client_id, in_thread, read_form, token_error
 from .device import GRANT_TYPE as DEVICE_GRANT
 from .device import DeviceFlow
@@ -92,7 +92,8 @@ class AuthServer(TokenService):
         @router.post("/device_authorization")
         async def device_authorization(request: Request) -> Response:
             params, refused = await client_form(request)
-            return refused or await in_thread(device.authorize, params)
+            key = throttle.device_authorization_key(peer_address(request))
+            return refused or await in_thread(device.authorize, params, key)
 
         @router.post("/token")
         async def token(request: Request) -> Response:

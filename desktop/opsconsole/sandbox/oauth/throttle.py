@@ -1,11 +1,14 @@
-"""Throttling of password guesses on the login form, per account and per client address.
+"""Throttling of password guesses on the login form, per account and per client address, and of
+device authorizations per client address.
 
-Each key (an account, an address) has a count of failed sign-ins. The first ``free`` failures cost
-nothing; the one that reaches ``free`` locks the key for ``base`` seconds, and every failure after a
+Each key (an account, an address: an IPv6 address stands for its whole /64) has a count of failed
+sign-ins. The first ``free`` failures cost nothing; the one that reaches ``free`` locks the key for ``base`` seconds, and every failure after a
 lock has ended doubles that, up to ``cap``. While a key is locked, sign-ins that involve it are refused
 (429 with Retry-After) without the password being checked, so guessing gains nothing from speed. A
-success resets the account's count; an address's count is only forgotten with time (``FORGET`` after
-its last failure), so a guesser cannot clear it by signing in to an account of its own.
+success resets the account's count; both counts are also forgotten with time (``forget``, an hour for
+sign-ins, after the last failure), and that is the only way an address's count goes, so a guesser
+cannot clear it by signing in to an account of its own. Every device authorization counts as an
+attempt (each one stores a row), with its own key and rule.
 
 Attempts are counted *before* the password is checked, in one write transaction that locks the rows
 (``SELECT ... FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), and given back on success:
@@ -16,6 +19,7 @@ restarted sandbox see the same ones.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import math
 from dataclasses import dataclass
 
@@ -25,12 +29,15 @@ from sqlalchemy.engine import Connection
 from .. import db
 from .common import sha256_hex
 
+FORGET = dt.timedelta(hours=1)
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     free: int
     base: float
     cap: float
+    forget: dt.timedelta = FORGET  # a key's count is forgotten this long after its last attempt
 
     def lock_for(self, failures: int) -> float | None:
         """Seconds of lock-out after the ``failures``-th failure in a row, or None."""
@@ -42,7 +49,10 @@ class Rule:
 ACCOUNT = Rule(free=5, base=30.0, cap=15 * 60.0)
 # Higher for an address: offices and carrier NAT put many people behind one.
 ADDRESS = Rule(free=20, base=30.0, cap=15 * 60.0)
-FORGET = dt.timedelta(hours=1)
+# Device authorizations per address: each one is a database row anyone can create with the public
+# client_id, so every request counts: the 30th within a minute locks the address out for a minute, and
+# as the lock and the count end together, the next one starts a fresh count (about 30 a minute).
+DEVICE_AUTHORIZATION = Rule(free=30, base=60.0, cap=60.0, forget=dt.timedelta(minutes=1))
 
 
 def account_key(email: str) -> str:
@@ -50,7 +60,28 @@ def account_key(email: str) -> str:
 
 
 def address_key(address: str) -> str:
-    return "address:" + address[:64]
+    """The login throttle's key of a client address (see :func:`network`)."""
+    return "address:" + network(address)
+
+
+def device_authorization_key(address: str) -> str:
+    """The device authorization throttle's key of a client address: counted apart from sign-ins."""
+    return "device-authorization:" + network(address)
+
+
+def network(address: str) -> str:
+    """What a client address counts as: an IPv6 address its /64, since a single host or customer is
+    usually given a whole /64 and could otherwise take a fresh address per attempt; an IPv4-mapped
+    address (an IPv4 client of a dual-stack socket) its IPv4 address, so it counts once."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # without an IPv6 zone (fe80::1%eth0)
+    except ValueError:
+        return address[:64]  # not an IP (a test client, a Unix socket): kept as named
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +97,12 @@ def begin(conn: Connection, rules: dict[str, Rule], now: dt.datetime) -> Attempt
     """Refuse the attempt if any key is locked; otherwise count it as a failure of every key."""
     for key in rules:
         db.insert_new(
-            conn, db.login_throttle, key=key, failures=0, locked_until=None, expires_at=now + FORGET
+            conn,
+            db.login_throttle,
+            key=key,
+            failures=0,
+            locked_until=None,
+            expires_at=now + rules[key].forget,
         )
     rows = conn.execute(
         sa.select(db.login_throttle).where(db.login_throttle.c.key.in_(list(rules))).with_for_update()
@@ -84,7 +120,7 @@ def begin(conn: Connection, rules: dict[str, Rule], now: dt.datetime) -> Attempt
             .values(
                 failures=failures,
                 locked_until=now + dt.timedelta(seconds=lock) if lock is not None else None,
-                expires_at=now + FORGET,
+                expires_at=now + rules[row.key].forget,
             )
         )
         if lock is not None:
