@@ -25,7 +25,7 @@ from .model import Trace
 from .query import SearchQuery, parse_duration_us
 from .render import summaries_table, trace_json, trace_tree
 
-__all__ = ["search", "show"]
+__all__ = ["is_own_traces_server", "open_reader", "search", "show"]
 
 
 class CliContext(Protocol):
@@ -48,6 +48,13 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, parts.hostname or "", parts.port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
+def is_own_traces_server(profile: Profile) -> bool:
+    """Whether ``traces_url`` is on the origin of the profile's API or issuer: only then may the
+    sign-in token go with trace requests."""
+    own = {_origin(u) for u in (profile.api_url, profile.issuer) if u}
+    return bool(profile.traces_url) and _origin(profile.traces_url) in own
+
+
 @asynccontextmanager
 async def open_reader(profile: Profile) -> AsyncIterator[TraceReader]:
     """The profile's trace reader, with the sign-in token when its server is the profile's own."""
@@ -59,8 +66,7 @@ async def open_reader(profile: Profile) -> AsyncIterator[TraceReader]:
             hint='add traces_url = "http://…" and traces_api = "jaeger" | "otlp" | "zipkin" to the profile',
         )
     base = profile.traces_url.rstrip("/") + "/"
-    own = {_origin(u) for u in (profile.api_url, profile.issuer) if u}
-    if _origin(base) in own:
+    if is_own_traces_server(profile):
         from ..auth.session import open_session
 
         async with open_session(profile) as session:

@@ -297,11 +297,12 @@ class OtlpReader:
                     return []
                 raise
             return query.newest(t.summary() for t in traces_from_otlp(body or {"resourceSpans": []}))
-        tags = [f"{k}={v}" for k, v in query.tags.items()]
+        pairs = [*query.tags.items()]
         if query.service:
-            tags.append(f"service.name={query.service}")
+            pairs.append(("service.name", query.service))
         if query.operation:
-            tags.append(f"name={query.operation}")
+            pairs.append(("name", query.operation))
+        tags = [f"{k}={_logfmt(v)}" for k, v in pairs]
         tempo: dict[str, str | int] = {
             "limit": query.limit,
             "start": start_us // 1_000_000,
@@ -319,6 +320,13 @@ class OtlpReader:
     async def trace(self, trace_id: str) -> Trace:
         path = "api/v3/traces/" if await self._is_jaeger_v3() else "api/traces/"
         return await get_trace(self.client, path + trace_id, trace_id, traces_from_otlp)
+
+
+def _logfmt(value: str) -> str:
+    """A value in Tempo's logfmt ``tags`` parameter: quoted when it holds spaces, quotes or ``=``."""
+    if value and not any(c in value for c in ' "=\\'):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _tag_values(body: Any) -> list[str]:

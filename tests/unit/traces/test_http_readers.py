@@ -131,7 +131,7 @@ QUERY = SearchQuery(
 
 
 def _tempo(q: dict[str, list[str]]) -> None:
-    assert q["tags"] == ["http.method=GET service.name=frontend name=User Request"]
+    assert q["tags"] == ['http.method=GET service.name=frontend name="User Request"']
     assert (q["minDuration"], q["maxDuration"], q["limit"]) == (["5000us"], ["2000000us"], ["7"])
     assert (q["start"], q["end"]) == (["1799996400"], ["1800000000"])
 

@@ -139,6 +139,18 @@ def test_a_cycle_is_broken_at_its_earliest_span_and_reported() -> None:
     critical_path(result)  # terminates
 
 
+def test_a_trace_of_many_cycles_and_one_long_one_is_laid_out_in_one_pass() -> None:
+    pairs = [(f"a{i}", f"b{i}", 2 * i, 5) for i in range(2000)] + [
+        (f"b{i}", f"a{i}", 2 * i + 1, 5) for i in range(2000)
+    ]
+    ring = [(f"r{i}", f"r{(i + 1) % 3000}", 10_000 + i, 5) for i in range(3000)]
+    result = lay(*pairs, *ring)
+    assert len(result.order) == 7000
+    assert len([p for p in result.problems if "cycle" in p]) == 2001
+    assert result.flags[index(result, "r0")] & CYCLE  # the ring is cut at its earliest span
+    assert max(result.depth) == 2999
+
+
 def test_children_outside_their_parents_time_are_flagged_as_skew() -> None:
     result = lay(
         ("a", None, 100, 100), ("early", "a", 90, 20), ("late", "a", 150, 100), ("fine", "a", 120, 10)
