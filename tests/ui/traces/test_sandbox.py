@@ -88,6 +88,8 @@ def test_search_the_table_and_the_scatter_open_the_trace(
     found = [t.trace_id for t in page.results.results]
     assert set(ids[:3]) <= set(found) and ids[3] not in found
     assert page.results_status.text() == f"{len(found)} traces found"
+    starts = [page.table.proxy.index(r, 0).data(page.results.SortRole) for r in range(len(found))]
+    assert starts == sorted(starts, reverse=True)  # newest first
     assert len(page.scatter.item.points()) == len(found)
     assert {p.data() for p in page.scatter.item.points()} == set(found)
 

@@ -12,7 +12,16 @@ from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPalette, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QResizeEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QWidget
 
 from .prepared import PreparedTrace
@@ -40,6 +49,22 @@ class Minimap(QWidget):
         self._image_key: tuple[int, int, bool] | None = None
         self._drag_from: float | None = None
         self._drag_to: float | None = None
+        self.side: QWidget | None = None
+
+    def set_side(self, widget: QWidget) -> None:
+        """Put ``widget`` (the view's zoom controls) in the strip's left part, beside the name column."""
+        widget.setParent(self)
+        self.side = widget
+        self._place_side()
+
+    def _place_side(self) -> None:
+        if self.side is not None:
+            width = int(self._area().left()) - 8
+            self.side.setGeometry(0, 0, max(0, width), self.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_side()
 
     def set_trace(self, prepared: PreparedTrace | None) -> None:
         self.prepared = prepared

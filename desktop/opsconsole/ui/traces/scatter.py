@@ -35,6 +35,7 @@ class ResultsScatter(QWidget):
         self.plot.hideButtons()
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.setLabel("left", "duration", units="s")
+        self.plot.setLabel("bottom", "started")
         self.item = pg.ScatterPlotItem(hoverable=True, tip=self._tip, pxMode=True)
         self.item.sigClicked.connect(self._on_click)
         self.plot.addItem(self.item)

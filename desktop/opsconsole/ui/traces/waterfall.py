@@ -294,15 +294,18 @@ class Waterfall(QAbstractScrollArea):
             p.drawLine(x, clip.top(), x, clip.bottom())
         p.drawLine(name_w, clip.top(), name_w, clip.bottom())
 
-        rows = state.visible[first:last].tolist()
+        visible = state.visible[first:last]
+        rows = visible.tolist()
         self.painted = rows
-        starts = prepared.row_start
-        durations = prepared.row_duration
-        depths = prepared.row_depth
-        ends = prepared.row_end
-        services = prepared.row_service
-        flags = prepared.row_flags
-        collapsed = state.collapsed
+        # Plain lists of just the rows on screen: indexing numpy scalars one by one costs more.
+        starts = prepared.row_start[visible].tolist()
+        durations = prepared.row_duration[visible].tolist()
+        depths = prepared.row_depth[visible].tolist()
+        ends = prepared.row_end[visible].tolist()
+        services = prepared.row_service[visible].tolist()
+        flags = prepared.row_flags[visible].tolist()
+        collapsed = state.collapsed[visible].tolist()
+        font = self.font()
         for k, row in enumerate(rows):
             y = (first + k) * h - scroll
             span = prepared.span(row)
@@ -310,16 +313,16 @@ class Waterfall(QAbstractScrollArea):
                 p.fillRect(0, y, vp.width(), h, current_bg)
             elif row in self.matches:
                 p.fillRect(0, y, vp.width(), h, match_bg)
-            depth = int(depths[row])
+            depth = depths[k]
             level = min(depth, MAX_INDENT_LEVELS)
             x = 6 + level * INDENT
-            color = service_color(int(services[row]), dark)
+            color = service_color(services[k], dark)
             # The collapse triangle.
-            if int(ends[row]) > row + 1:
+            if ends[k] > row + 1:
                 p.setPen(Qt.PenStyle.NoPen)
                 p.setBrush(muted)
                 cy = y + h / 2
-                if collapsed[row]:
+                if collapsed[k]:
                     tri = QPolygonF([QPointF(x, cy - 4), QPointF(x + 7, cy), QPointF(x, cy + 4)])
                 else:
                     tri = QPolygonF([QPointF(x - 1, cy - 3), QPointF(x + 7, cy - 3), QPointF(x + 3, cy + 3)])
@@ -327,25 +330,25 @@ class Waterfall(QAbstractScrollArea):
             x += 11
             p.fillRect(x, y + 5, 3, h - 10, color)
             x += 7
-            row_flags = int(flags[row])
+            row_flags = flags[k]
             badge_w = 16 if row_flags else 0
             label = f"{span.service}  {span.operation}"
             if depth > MAX_INDENT_LEVELS:
                 label = f"[{depth}] {label}"
-            if collapsed[row]:
-                label += f"  (+{int(ends[row]) - row - 1})"
-            p.setFont(italic if row_flags & 1 else self.font())
+            if collapsed[k]:
+                label += f"  (+{ends[k] - row - 1})"
+            p.setFont(italic if row_flags & 1 else font)
             p.setPen(err if span.error else text_color)
             p.drawText(
                 x, y + baseline, fm.elidedText(label, Qt.TextElideMode.ElideRight, name_w - x - 4 - badge_w)
             )
-            p.setFont(self.font())
+            p.setFont(font)
             if row_flags:
                 p.setPen(warn)
                 p.drawText(name_w - badge_w, y + baseline, "⚠")
             # The bar.
-            s = int(starts[row])
-            d = int(durations[row])
+            s = starts[k]
+            d = durations[k]
             bx = bar_x + (s - win.start) * scale
             bw = max(1.0, d * scale)
             if bx + bw < bar_x or bx > bar_x + bar_w + 8:
