@@ -12,11 +12,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import Profile
 from ..errors import OpsError
+from ..handler import CommandContext
 from .backend import TraceReader, normalize_trace_id, reader_for
 from .critical_path import critical_path, critical_spans
 from .files import read_trace_file
@@ -26,17 +27,6 @@ from .query import SearchQuery, parse_duration_us
 from .render import summaries_table, trace_json, trace_tree
 
 __all__ = ["is_own_traces_server", "open_reader", "search", "show"]
-
-
-class CliContext(Protocol):
-    """What these handlers use of ``opsconsole.cli.CliContext`` (feature rooms never import the CLI)."""
-
-    json: bool
-    out: TextIO
-
-    def profile(self) -> Profile: ...
-
-    def emit(self, obj: Any, text: str | None = None) -> None: ...
 
 
 class NoTracesBackend(OpsError):
@@ -78,7 +68,7 @@ async def open_reader(profile: Profile) -> AsyncIterator[TraceReader]:
         yield reader_for(profile.traces_api, client)
 
 
-def search(ctx: CliContext, args: argparse.Namespace) -> int:
+def search(ctx: CommandContext, args: argparse.Namespace) -> int:
     profile = ctx.profile()
     query = SearchQuery(
         service=args.service or None,
@@ -100,7 +90,7 @@ def search(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def show(ctx: CliContext, args: argparse.Namespace) -> int:
+def show(ctx: CommandContext, args: argparse.Namespace) -> int:
     target: str = args.trace
     path = Path(target).expanduser()
     if path.is_file():

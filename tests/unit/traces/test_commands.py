@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from opsconsole.cli import CliContext
+from opsconsole.cli import CliContext  # the real context the CLI hands its handlers
 from opsconsole.config import Profile
 from opsconsole.errors import OpsError
 from opsconsole.traces.commands import is_own_traces_server, search
