@@ -60,8 +60,9 @@ def shown_trace(page: TracesPage) -> str:
     return page.prepared.layout.trace.trace_id if page.prepared is not None else ""
 
 
-def check_users_trace(page: TracesPage) -> None:
+def check_users_trace(qtbot: Any, page: TracesPage) -> None:
     """The waterfall of a GET /api/users request, as the sandbox traces it."""
+    qtbot.waitUntil(lambda: page.prepared is not None and page.prepared.critical_ready, timeout=WAIT)
     p = page.prepared
     assert p is not None and p.layout.problems == []
     wf = page.view.waterfall
@@ -105,7 +106,7 @@ def test_search_the_table_and_the_scatter_open_the_trace(
     qtbot.waitUntil(lambda: page.prepared is not None, timeout=WAIT)
     assert ids[0] in under and shown_trace(page) in under
     assert page.tabs.currentIndex() == 1
-    check_users_trace(page)
+    check_users_trace(qtbot, page)
 
     # Enter on a row of the table opens that trace.
     page.tabs.setCurrentIndex(0)
@@ -115,7 +116,7 @@ def test_search_the_table_and_the_scatter_open_the_trace(
     table.setFocus()
     qtbot.keyClick(table, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: shown_trace(page) == ids[1], timeout=WAIT)
-    check_users_trace(page)
+    check_users_trace(qtbot, page)
 
     # Enter in the waterfall shows the root span's details in the window's detail panel.
     qtbot.keyClick(page.view.waterfall, Qt.Key.Key_Return)
@@ -137,7 +138,7 @@ def test_open_by_id_from_a_notification_and_from_the_apis_own_json(
 
     page.open_target(ids[0])  # what PageContext.open_target("traces", id) calls
     qtbot.waitUntil(lambda: shown_trace(page) == ids[0], timeout=WAIT)
-    check_users_trace(page)
+    check_users_trace(qtbot, page)
     from_api = [(p.service, p.operation) for p in (page.prepared.span(r) for r in range(page.prepared.rows))]
 
     path = tmp_path / "downloaded.json"

@@ -42,6 +42,7 @@ def rows_shown(wf: Waterfall) -> list[tuple[int, str, str]]:
 def open_file(qtbot: Any, page: TracesPage, path: Path) -> None:
     page.open_file(path)
     qtbot.waitUntil(lambda: page.prepared is not None and page.tabs.currentIndex() == 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: page.prepared is not None and page.prepared.critical_ready, timeout=WAIT)
 
 
 def show(qtbot: Any, page: TracesPage) -> None:
@@ -205,6 +206,7 @@ def test_the_critical_path_is_marked_on_its_spans(qtbot: Any, make_page: MakePag
     lay = layout(p.layout.trace)
     expected = {int(lay.row_of[i]) for i in critical_spans(critical_path(lay))}
     assert set(p.critical) == expected
+    assert page.view.critical.isEnabled()  # computed in the background after the rows were shown
     ops = {p.span(r).operation for r in expected}
     assert ops == {"root", "b"}
     wf.set_current(-1)

@@ -253,6 +253,8 @@ class TracesPage(QWidget):
         self._trace_job = None
         self.prepared = prepared
         self.view.set_trace(prepared)
+        if not prepared.critical_ready:  # the rows first, then the critical path, off the GUI thread
+            self._run(source.finish(prepared), self.view.critical_path_ready)
         self.tabs.setTabEnabled(TRACE_TAB, True)
         self.tabs.setCurrentIndex(TRACE_TAB)
         self.view.waterfall.setFocus()

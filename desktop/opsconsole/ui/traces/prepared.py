@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +21,7 @@ import numpy.typing as npt
 from ...traces import CYCLE, DUPLICATE, ORPHAN, SKEW, SYNTHETIC, Layout, Trace, critical_path, layout
 from ...traces.model import Span, tag_pairs
 
-__all__ = ["PreparedTrace", "RowState", "flag_words", "prepare"]
+__all__ = ["PreparedTrace", "RowState", "add_critical_path", "flag_words", "prepare"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -40,7 +41,10 @@ class PreparedTrace:
     row_service: IntArray  # row -> index into services
     row_flags: npt.NDArray[np.uint8]  # row -> the layout's flags
     services: list[str]  # in first-seen display order: the colour index
-    critical: dict[int, list[tuple[int, int]]]  # row -> critical sections (start, end), µs after start_us
+    # row -> critical sections (start, end), µs after start_us; filled by add_critical_path, which the
+    # page runs in the background once the rows are on screen (critical_ready then).
+    critical: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    critical_ready: bool = False
     _haystack: list[str] | None = field(default=None, repr=False)
 
     @property
@@ -67,9 +71,14 @@ class PreparedTrace:
         needle = text.strip().lower()
         if not needle:
             return np.empty(0, dtype=np.int64)
+        haystack = self.build_find_text()
+        return np.fromiter((r for r, h in enumerate(haystack) if needle in h), dtype=np.int64)
+
+    def build_find_text(self) -> list[str]:
+        """The text find searches, per row (built once; the page builds it in the background)."""
         if self._haystack is None:
             self._haystack = [_haystack(self.span(r)) for r in range(self.rows)]
-        return np.fromiter((r for r, h in enumerate(self._haystack) if needle in h), dtype=np.int64)
+        return self._haystack
 
 
 def _haystack(s: Span) -> str:
@@ -78,30 +87,27 @@ def _haystack(s: Span) -> str:
     return "\x00".join(parts).lower()
 
 
-def prepare(trace: Trace, source: str = "") -> PreparedTrace:
-    """Lay ``trace`` out and make its row columns: the work of opening a trace, for a worker thread."""
+def prepare(trace: Trace, source: str = "", *, critical: bool = True) -> PreparedTrace:
+    """Lay ``trace`` out and make its row columns: the work of opening a trace, for a worker thread.
+
+    ``critical=False`` leaves the critical path for later (add_critical_path): the rows can be shown
+    a third sooner, and the path follows a moment after."""
     lay = layout(trace)
     spans = lay.spans
     n = len(lay.order)
     order = np.frombuffer(lay.order, dtype=np.int32).astype(np.int64)
-    starts = np.fromiter((s.start_us for s in spans), dtype=np.int64, count=len(spans))
-    durations = np.fromiter((s.duration_us for s in spans), dtype=np.int64, count=len(spans))
+    starts = np.fromiter(map(attrgetter("start_us"), spans), dtype=np.int64, count=len(spans))
+    durations = np.fromiter(map(attrgetter("duration_us"), spans), dtype=np.int64, count=len(spans))
     t0 = int(starts.min()) if n else 0
     t1 = int((starts + durations).max()) if n else 0
     index: dict[str, int] = {}
     service_of_span = np.fromiter(
-        (index.setdefault(s.service, len(index)) for s in (spans[i] for i in lay.order)),
+        (index.setdefault(s.service, len(index)) for s in map(spans.__getitem__, lay.order)),
         dtype=np.int64,
         count=n,
     )
-    row_of = np.frombuffer(lay.row_of, dtype=np.int32)
-    critical: dict[int, list[tuple[int, int]]] = {}
-    for section in critical_path(lay):
-        critical.setdefault(int(row_of[section.span]), []).append(
-            (section.start_us - t0, section.end_us - t0)
-        )
     flags = np.frombuffer(bytes(lay.flags), dtype=np.uint8)
-    return PreparedTrace(
+    prepared = PreparedTrace(
         layout=lay,
         source=source,
         start_us=t0,
@@ -113,8 +119,25 @@ def prepare(trace: Trace, source: str = "") -> PreparedTrace:
         row_service=service_of_span,
         row_flags=flags[order],
         services=list(index),
-        critical=critical,
     )
+    if critical:
+        add_critical_path(prepared)
+    return prepared
+
+
+def add_critical_path(prepared: PreparedTrace) -> PreparedTrace:
+    """Compute the critical path of ``prepared`` into ``critical`` (for a worker thread)."""
+    lay = prepared.layout
+    row_of = np.frombuffer(lay.row_of, dtype=np.int32)
+    t0 = prepared.start_us
+    critical: dict[int, list[tuple[int, int]]] = {}
+    for section in critical_path(lay):
+        critical.setdefault(int(row_of[section.span]), []).append(
+            (section.start_us - t0, section.end_us - t0)
+        )
+    prepared.critical = critical  # one assignment: a paint on the GUI thread sees all or nothing
+    prepared.critical_ready = True
+    return prepared
 
 
 _FLAG_WORDS = (

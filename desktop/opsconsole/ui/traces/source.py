@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,12 +21,12 @@ from ...traces.commands import is_own_traces_server
 from ...traces.files import read_trace_file
 from ...traces.model import Trace, TraceSummary
 from ...traces.query import SearchQuery
-from .prepared import PreparedTrace, prepare
+from .prepared import PreparedTrace, add_critical_path, prepare
 
 if TYPE_CHECKING:
     from ..shell.context import PageContext
 
-__all__ = ["NoTracesBackend", "load_file", "load_trace", "operations", "search", "services"]
+__all__ = ["NoTracesBackend", "finish", "load_file", "load_trace", "operations", "search", "services"]
 
 
 class NoTracesBackend(OpsError):
@@ -81,14 +82,14 @@ async def load_trace(context: PageContext, trace_id: str) -> PreparedTrace:
     async with open_reader(context) as reader:
         trace = await reader.trace(trace_id)  # decoded in a worker thread by the reader
     api = context.profile.traces_api if context.profile is not None else ""
-    return await asyncio.to_thread(prepare, trace, api)
+    return await asyncio.to_thread(partial(prepare, trace, api, critical=False))
 
 
 def _read_file(path: Path) -> tuple[PreparedTrace | None, list[Trace]]:
     traces = read_trace_file(path)
     if not traces:
         raise OpsError(f"{path.name} holds no spans")
-    return prepare(traces[0], path.name), traces
+    return prepare(traces[0], path.name, critical=False), traces
 
 
 async def load_file(path: str | Path) -> tuple[PreparedTrace | None, list[Trace]]:
@@ -97,4 +98,15 @@ async def load_file(path: str | Path) -> tuple[PreparedTrace | None, list[Trace]
 
 
 async def prepare_trace(trace: Trace, source: str) -> PreparedTrace:
-    return await asyncio.to_thread(prepare, trace, source)
+    return await asyncio.to_thread(partial(prepare, trace, source, critical=False))
+
+
+def _finish(prepared: PreparedTrace) -> PreparedTrace:
+    add_critical_path(prepared)
+    prepared.build_find_text()
+    return prepared
+
+
+async def finish(prepared: PreparedTrace) -> PreparedTrace:
+    """What a shown trace still needs, after its rows are on screen: the critical path, find's text."""
+    return await asyncio.to_thread(_finish, prepared)

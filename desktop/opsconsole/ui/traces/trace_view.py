@@ -188,6 +188,7 @@ class TraceView(QWidget):
             self.problems.setToolTip("\n".join(lay.problems))
             self.problems.setAccessibleDescription("; ".join(lay.problems))
         self.min_duration.clear()
+        self.critical.setEnabled(prepared.critical_ready)
         self.waterfall.set_trace(prepared)
         self.minimap.set_trace(prepared)
         self._on_find_text(self.find_box.text())
@@ -261,6 +262,12 @@ class TraceView(QWidget):
     def _on_critical(self, on: bool) -> None:
         self.waterfall.show_critical = on
         self.waterfall.viewport().update()
+
+    def critical_path_ready(self, prepared: PreparedTrace) -> None:
+        """The critical path of ``prepared`` was computed in the background: draw it if still shown."""
+        if prepared is self.prepared:
+            self.critical.setEnabled(True)
+            self.waterfall.viewport().update()
 
     def critical_rows(self) -> list[int]:
         return sorted(self.prepared.critical) if self.prepared is not None else []
