@@ -49,6 +49,7 @@ class TracesPage(QWidget):
         self.setAccessibleName("Traces page")
         self.prepared: PreparedTrace | None = None
         self.file_traces: dict[str, Trace] = {}  # traces of the last file opened, by id
+        self.file_name = ""
         self._services_for: object = None  # the (profile, session) the service list was loaded for
         self._trace_job: Any = None
 
@@ -219,8 +220,12 @@ class TracesPage(QWidget):
         self.set_status(f"Opening trace {trace_id}…")
         if self._trace_job is not None:
             self._trace_job.cancel()
-        if trace_id in self.file_traces:
-            coro = source.prepare_trace(self.file_traces[trace_id], "file")
+        # A trace of the file opened last, by id (64- and 128-bit ids differ only by leading zeros).
+        from_file = next(
+            (t for i, t in self.file_traces.items() if i.lstrip("0") == trace_id.lstrip("0")), None
+        )
+        if from_file is not None:
+            coro = source.prepare_trace(from_file, self.file_name)
         elif source.backend_problem(self.context) is not None:
             self._error(source.backend_problem(self.context) or "")
             return
@@ -241,6 +246,7 @@ class TracesPage(QWidget):
         def done(result: tuple[PreparedTrace | None, list[Trace]]) -> None:
             prepared, traces = result
             self.file_traces = {t.trace_id: t for t in traces}
+            self.file_name = Path(str(path)).name
             if len(traces) > 1:
                 self.show_results([t.summary() for t in traces])
                 self.results_status.setText(f"{len(traces)} traces in {Path(str(path)).name}")
