@@ -277,8 +277,11 @@ class TracesPage(QWidget):
         self.context.show_detail(SpanDetail(self.prepared, row), f"{span.service}: {span.operation}")
 
     def focus_find(self) -> None:
-        """Ctrl+F: find spans in the open trace, or the search form when no trace is shown."""
+        """Ctrl+F: find spans in the open trace, else the search form (or the trace id box without one)."""
         if self.tabs.currentIndex() == TRACE_TAB:
             self.view.focus_find()
-        else:
+        elif self.form.isEnabled():
             self.form.service.setFocus()
+        else:  # no backend to search: a trace id or a file, then
+            self.trace_id.setFocus()
+            self.trace_id.selectAll()

@@ -175,7 +175,7 @@ class TraceView(QWidget):
             f"depth {depth}",
         ]
         if errors:
-            facts.append(f"{errors} errors")
+            facts.append(f"{errors} error{'s' if errors > 1 else ''}")
         if prepared.source:
             facts.append(prepared.source)
         self.facts.setText("   ·   ".join(escape(f) for f in facts))
