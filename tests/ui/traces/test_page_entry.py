@@ -55,3 +55,37 @@ def test_the_rails_traces_page_and_ctrl_f(qtbot: Any, config_set: Any, tmp_path:
     qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     assert page.view.find_box.hasFocus()  # a trace open: find spans in it
     window.close()
+
+
+def test_every_control_of_both_tabs_has_an_accessible_name(
+    qtbot: Any, config_set: Any, tmp_path: Path
+) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    window = MainWindow(config_set, profile="sandbox")
+    qtbot.addWidget(window)
+    window.show_page("traces")
+    page = window.page("traces")
+    assert isinstance(page, TracesPage)
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(jaeger_doc([("root", None, 0, 100), ("child", "root", 10, 20)])))
+    page.show_trace(prepare(traces_from_bytes(path.read_bytes())[0], "t.json"))
+    with qtbot.waitExposed(window):
+        window.show()
+    unnamed: list[str] = []
+    for tab in (0, 1):
+        page.tabs.setCurrentIndex(tab)
+        focusable = [
+            w
+            for w in page.findChildren(QWidget)
+            if w.focusPolicy() & Qt.FocusPolicy.TabFocus
+            and w.isVisibleTo(page)
+            and w.isEnabled()
+            and w.objectName() != "qt_spinbox_lineedit"  # a spin box's own editor: the spin box is named
+        ]
+        assert (page.view.waterfall if tab else page.table) in focusable
+        unnamed += [
+            f"{type(w).__name__}({w.objectName()!r})" for w in focusable if not w.accessibleName().strip()
+        ]
+    assert unnamed == []
+    window.close()

@@ -66,6 +66,7 @@ class TracesPage(QWidget):
         file_button = QPushButton("Open file…")
         file_button.setObjectName("traceFileButton")
         file_button.setToolTip("Open a Jaeger, OTLP or Zipkin JSON file")
+        file_button.setAccessibleName("Open a trace file")
         file_button.clicked.connect(lambda: self.open_file())
         self.status = QLabel("")
         self.status.setObjectName("tracesStatus")
@@ -117,6 +118,8 @@ class TracesPage(QWidget):
         self.tabs.addTab(search_tab, "&Search")
         self.tabs.addTab(self.view, "T&race")
         self.tabs.setTabEnabled(TRACE_TAB, False)
+        self.tabs.setAccessibleName("Traces: search and trace")
+        self.tabs.tabBar().setAccessibleName("Search or trace")
 
         column = QVBoxLayout(self)
         column.setContentsMargins(12, 10, 12, 8)

@@ -31,6 +31,7 @@ class ResultsScatter(QWidget):
         self.setAccessibleDescription("One point a trace; click a point to open the trace")
         self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
         self.plot.setAccessibleName("Duration over time")
+        self.plot.viewport().setAccessibleName("Duration over time: click a point to open its trace")
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.showGrid(x=True, y=True, alpha=0.15)

@@ -89,6 +89,7 @@ class SearchForm(QWidget):
         self.button = QPushButton("Find traces")
         self.button.setObjectName("traceSearchButton")
         self.button.setDefault(True)
+        self.button.setAccessibleName("Find traces")
         self.button.clicked.connect(self.submit)
         for edit in (self.tags, self.min_duration, self.max_duration):
             edit.returnPressed.connect(self.submit)

@@ -100,6 +100,7 @@ class TraceView(QWidget):
         self.critical.setObjectName("traceCritical")
         self.critical.setChecked(True)
         self.critical.setToolTip("Draw the sections of spans that set the trace's end-to-end latency")
+        self.critical.setAccessibleName("Show the critical path")
         self.critical.toggled.connect(self._on_critical)
         zoom_in = self._tool("+", "Zoom in on the time axis (Ctrl+wheel)", lambda: self.time_window.zoom(0.5))
         zoom_out = self._tool("−", "Zoom out", lambda: self.time_window.zoom(2.0))
