@@ -168,6 +168,14 @@ def test_find_highlights_and_steps_through_matches_into_collapsed_spans(
     wf.viewport().repaint()
     assert {first, second} <= set(wf.painted) and wf.matches == {first, second}
     # Tags are searched too: the DB Query's event-free tag values, and nothing matches nonsense.
+    view.find_box.setText("HTTP.STATUS_CODE=200")  # tags too, in any case
+    assert view.find_status.text() == "1" and [wf.prepared.span(r).operation for r in wf.matches] == [
+        "User Request"
+    ]
+    view.find_box.setText("e")  # a match in every row: each row once
+    assert view.find_status.text() == str(wf.prepared.rows) and view.match_rows == list(
+        range(wf.prepared.rows)
+    )
     view.find_box.setText("zzz-no-such-thing")
     assert view.find_status.text() == "no match" and wf.matches == set()
     page.hide()
