@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 from bench._traces_data import jaeger_trace
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QPalette, QWheelEvent
+from PySide6.QtWidgets import QApplication
 
 from opsconsole.traces import critical_path, critical_spans, layout, traces_from_bytes
 from opsconsole.ui.traces.detail import SpanDetail
@@ -306,6 +307,24 @@ def test_the_minimap_zooms_the_time_axis(qtbot: Any, checkout: tuple[TracesPage,
     assert view.time_window.end == pytest.approx(total / 2, rel=0.05)
     qtbot.mouseDClick(mini, Qt.MouseButton.LeftButton, pos=QPoint(left + 5, 20))
     assert not view.time_window.zoomed
+    # Ctrl+wheel over the bars zooms around the pointer; a plain wheel scrolls instead.
+    vp = view.waterfall.viewport()
+    at = QPointF(left + width * 0.75, 10)
+
+    def wheel(modifiers: Qt.KeyboardModifier) -> None:
+        event = QWheelEvent(at, vp.mapToGlobal(at), QPoint(), QPoint(0, 120), Qt.MouseButton.NoButton,
+                            modifiers, Qt.ScrollPhase.NoScrollPhase, False)  # fmt: skip
+        QApplication.sendEvent(vp, event)
+
+    wheel(Qt.KeyboardModifier.NoModifier)
+    assert not view.time_window.zoomed
+    wheel(Qt.KeyboardModifier.ControlModifier)
+    assert view.time_window.zoomed and view.time_window.end - view.time_window.start == pytest.approx(
+        0.8 * total
+    )
+    assert view.time_window.start == pytest.approx(
+        0.75 * total * 0.2, rel=0.05
+    )  # the pointer's time stays put
     page.hide()
 
 
