@@ -7,6 +7,9 @@ Clients are `websockets` clients in this process' main loop; they json-decode ev
 Results (events per second, higher is better; each the median of REPEATS runs):
 - `sandbox_events.publish`: `EventBus.publish()` one event at a time (what the API does per change).
   Baseline: the same engine inserting and committing the same rows one at a time with plain SQLAlchemy.
+- `sandbox_events.publish_batched`: `EventBus.publish_events()` in batches of 100 (what the alert
+  generator does). Baseline: the same engine inserting the same rows 100 to a transaction with plain
+  SQLAlchemy, one executemany each (a bare batched insert).
 - `sandbox_events.ws_1_client` / `ws_10_clients`: events published (in batches of 100, as a busy
   API or the alert generator would) until every client received all of them. Baseline: a bare
   `websockets` server with the same design (a queue per connection fed by one producer, one frame per
@@ -47,6 +50,7 @@ from opsconsole.sandbox.settings import SandboxSettings
 
 REPEATS = 3
 PUBLISH_COUNT = 2_000
+PUBLISH_BATCHED_COUNT = 20_000
 LIVE_EVENTS = {1: 10_000, 10: 2_000}
 REPLAY_EVENTS = 5_000
 BATCH = 100
@@ -84,7 +88,7 @@ def _listening_socket(port: int = 0) -> socket.socket:
 def _verify(token: str) -> dict[str, Any]:
     if token != TOKEN:
         raise ValueError("not the bench token")
-    return {"sub": "bench", "exp": time.time() + 3600}
+    return {"sub": "bench", "exp": time.time() + 3600, "scopes": ["read:users", "read:roles"]}
 
 
 # --- the sandbox side ----------------------------------------------------------------------------
@@ -110,6 +114,8 @@ class SandboxStream:
         app.state.bus = self.bus
         app.state.settings = SimpleNamespace(heartbeat_interval=15.0)
         app.state.verify_access_token = _verify
+        app.state.account_permissions = lambda claims: claims["scopes"]  # the bench account reads all
+        app.state.streams = ws.StreamRegistry()
         app.include_router(ws.router)
         self.sock = _listening_socket(port)
         self.url = f"ws://127.0.0.1:{self.sock.getsockname()[1]}{ws.PATH}"
@@ -255,7 +261,33 @@ def _publish_rate(bus: EventBus, count: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def _raw_insert_rate(engine: sa.Engine, count: int) -> float:
+def _publish_batched_rate(bus: EventBus, count: int) -> float:
+    batch = [("alert.fired", DATA, None)] * BATCH
+    start = time.perf_counter()
+    for _ in range(count // BATCH):
+        bus.publish_events(batch)
+    return count / (time.perf_counter() - start)
+
+
+def _raw_batched_insert_rate(engine: sa.Engine, count: int) -> float:
+    table = _raw_table(engine)
+    rows = [
+        {
+            "topic": "alert.fired",
+            "type": "alert.fired",
+            "time": "2026-01-01T12:00:00.000Z",
+            "data": json.dumps(DATA),
+        }
+    ] * BATCH
+    insert = sa.insert(table)  # one executemany per batch: the fastest plain way to write them
+    start = time.perf_counter()
+    for _ in range(count // BATCH):
+        with engine.begin() as conn:
+            conn.execute(insert, rows)
+    return count / (time.perf_counter() - start)
+
+
+def _raw_table(engine: sa.Engine) -> sa.Table:
     table = sa.Table(
         "bench_raw_events",
         sa.MetaData(),
@@ -266,6 +298,11 @@ def _raw_insert_rate(engine: sa.Engine, count: int) -> float:
         sa.Column("data", sa.Text),
     )
     table.create(engine, checkfirst=True)
+    return table
+
+
+def _raw_insert_rate(engine: sa.Engine, count: int) -> float:
+    table = _raw_table(engine)
     row = {
         "topic": "user.updated",
         "type": "user.updated",
@@ -302,7 +339,11 @@ def _temp_dir() -> Iterator[Path]:
 def run() -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     with _temp_dir() as data_dir:
-        keep = sum(LIVE_EVENTS.values()) * REPEATS + REPLAY_EVENTS + PUBLISH_COUNT * REPEATS
+        keep = (
+            sum(LIVE_EVENTS.values()) * REPEATS
+            + REPLAY_EVENTS
+            + (PUBLISH_COUNT + PUBLISH_BATCHED_COUNT) * REPEATS
+        )
         stream = SandboxStream(data_dir, keep=keep, max_queue=max(LIVE_EVENTS.values()))
         bare = BareBroadcast()
         try:
@@ -311,6 +352,11 @@ def run() -> list[dict[str, Any]]:
                 base.append(_raw_insert_rate(stream.engine, PUBLISH_COUNT))
                 ours.append(_publish_rate(stream.bus, PUBLISH_COUNT))
             results.append(_result("sandbox_events.publish", ours, base))
+            ours, base = [], []
+            for _ in range(REPEATS):
+                base.append(_raw_batched_insert_rate(stream.engine, PUBLISH_BATCHED_COUNT))
+                ours.append(_publish_batched_rate(stream.bus, PUBLISH_BATCHED_COUNT))
+            results.append(_result("sandbox_events.publish_batched", ours, base))
             for clients, count in LIVE_EVENTS.items():
                 ours, base = [], []
                 for _ in range(REPEATS):

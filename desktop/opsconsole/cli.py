@@ -234,6 +234,11 @@ def _sandbox_arguments(command: _Command) -> None:
     )
     p.add_argument("--data-dir", metavar="DIR", help="folder for the database and signing key")
     p.add_argument("--password", metavar="P", help="password of the demo accounts (default: sandbox)")
+    p.add_argument(
+        "--scrape-token-file",
+        metavar="FILE",
+        help="token that opens /metrics and /jaeger beyond loopback (e.g. Prometheus' credentials_file)",
+    )
 
 
 def _profiles_arguments(command: _Command) -> None:

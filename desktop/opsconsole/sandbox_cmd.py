@@ -37,6 +37,7 @@ def sandbox(ctx: CommandContext, args: argparse.Namespace) -> int:
         "traffic": args.traffic,
         "data_dir": Path(args.data_dir) if args.data_dir else None,
         "password": args.password,
+        "scrape_token_file": Path(args.scrape_token_file) if args.scrape_token_file else None,
     }
     status: int = serve(SandboxSettings(**{k: v for k, v in options.items() if v is not None}))
     return status

@@ -14,6 +14,10 @@ import httpx
 import jwt
 import pytest
 import sqlalchemy as sa
+
+from opsconsole.sandbox import db
+from opsconsole.sandbox.oauth import InvalidToken
+from opsconsole.sandbox.server import RunningSandbox, start_background
 from tests.support.sandbox import (
     ADMIN,
     ALL_SCOPES,
@@ -30,10 +34,6 @@ from tests.support.sandbox import (
     scripted_login,
     test_settings,
 )
-
-from opsconsole.sandbox import db
-from opsconsole.sandbox.oauth import InvalidToken
-from opsconsole.sandbox.server import RunningSandbox, start_background
 
 REDIRECT = "http://127.0.0.1:7777/callback"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"

@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from tests.support.oauth_sandboxes import sandbox_fixture
-from tests.support.sandbox import ADMIN, CLIENT_ID, PASSWORD, VIEWER, bearer
-from tests.support.signin_pages import alerts, approve_device, submit
 
 from opsconsole.sandbox import db
 from opsconsole.sandbox.server import RunningSandbox
+from tests.support.oauth_sandboxes import sandbox_fixture
+from tests.support.sandbox import ADMIN, CLIENT_ID, PASSWORD, VIEWER, bearer
+from tests.support.signin_pages import alerts, approve_device, submit
 
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 SCOPES = "openid offline_access read:users write:roles"

@@ -5,6 +5,8 @@ approved device code polled at once."""
 from __future__ import annotations
 
 import httpx
+
+from opsconsole.sandbox.server import RunningSandbox
 from tests.support.oauth_sandboxes import RACERS, race, sandbox_fixture
 from tests.support.sandbox import (
     ADMIN,
@@ -18,8 +20,6 @@ from tests.support.sandbox import (
     scripted_login,
 )
 from tests.support.signin_pages import approve_device, consent_page, submit
-
-from opsconsole.sandbox.server import RunningSandbox
 
 REDIRECT = "http://127.0.0.1:7777/callback"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"

@@ -9,12 +9,12 @@ import uuid
 
 import httpx
 import sqlalchemy as sa
-from tests.support.oauth_sandboxes import sandbox_fixture
-from tests.support.sandbox import ADMIN, PASSWORD, SUPPORT, VIEWER, authorize_url, callback_params, pkce_pair
-from tests.support.signin_pages import alerts, consent_page, submit
 
 from opsconsole.sandbox import db
 from opsconsole.sandbox.server import RunningSandbox
+from tests.support.oauth_sandboxes import sandbox_fixture
+from tests.support.sandbox import ADMIN, PASSWORD, SUPPORT, VIEWER, authorize_url, callback_params, pkce_pair
+from tests.support.signin_pages import alerts, consent_page, submit
 
 sb = sandbox_fixture("sb", "module")
 fresh_sb = sandbox_fixture("fresh_sb", "function")

@@ -82,7 +82,7 @@ def test_database_urls_map_to_the_psycopg_driver(tmp_path: Path) -> None:
 def test_seed_creates_catalog_demo_accounts_and_realistic_users(seeded: sa.Engine) -> None:
     with db.reading(seeded) as conn:
         roles = {r["name"]: r["permissions"] for r in store.list_roles(conn)}
-        assert roles["admin"] == ["read:roles", "read:users", "write:roles", "write:users"]
+        assert roles["admin"] == ["read:roles", "read:telemetry", "read:users", "write:roles", "write:users"]
         assert roles["support"] == ["read:roles", "read:users", "write:users"]
         assert roles["viewer"] == ["read:roles", "read:users"]
         assert any("read:posts" in perms for perms in roles.values())
@@ -327,3 +327,18 @@ def test_listed_roles_match_the_single_user_view(seeded: sa.Engine) -> None:
         for user in multi[:5] + listed[:20]:
             single = store.get_user(conn, uuid.UUID(str(user["id"]))).data
             assert single["roles"] == user["roles"] == sorted(user["roles"])  # type: ignore[type-var]
+
+
+def test_a_database_seeded_before_a_new_permission_gets_it_at_start(seeded: sa.Engine) -> None:
+    with db.writing(seeded) as conn:
+        perm_id = conn.execute(
+            sa.select(db.permissions.c.id).where(db.permissions.c.name == "read:telemetry")
+        ).scalar_one()
+        conn.execute(sa.delete(db.role_permissions).where(db.role_permissions.c.permission_id == perm_id))
+        conn.execute(sa.delete(db.permissions).where(db.permissions.c.id == perm_id))
+        before = store.get_role(conn, "admin")
+    assert "read:telemetry" not in before.data["permissions"]
+    seed.seed_database(seeded, password="sandbox")
+    with db.reading(seeded) as conn:
+        after = store.get_role(conn, "admin")
+    assert "read:telemetry" in after.data["permissions"] and after.etag != before.etag

@@ -17,15 +17,24 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from tests.sandbox.live_support import make_token, serve, sqlite_engine, verify_test_token
-from tests.support.sandbox import ADMIN, VIEWER, bearer, obtain_tokens
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 from websockets.typing import Subprotocol
 
 from opsconsole.sandbox import ws
 from opsconsole.sandbox.events import EventBus
 from opsconsole.sandbox.server import RunningSandbox
+from tests.sandbox.live_support import (
+    closed,
+    make_token,
+    recv,
+    recv_events,
+    serve,
+    sqlite_engine,
+    verify_test_token,
+    ws_url,
+)
+from tests.support.sandbox import ADMIN, VIEWER, bearer, obtain_tokens
 
 
 def ws_app(bus: EventBus, *, heartbeat_interval: float = 15.0) -> FastAPI:
@@ -34,6 +43,9 @@ def ws_app(bus: EventBus, *, heartbeat_interval: float = 15.0) -> FastAPI:
     app.state.bus = bus
     app.state.settings = SimpleNamespace(heartbeat_interval=heartbeat_interval)
     app.state.verify_access_token = verify_test_token
+    # The test tokens' scopes stand for the account's roles too.
+    app.state.account_permissions = lambda claims: claims["scopes"]
+    app.state.streams = ws.StreamRegistry()
     app.include_router(ws.router)
     return app
 
@@ -66,33 +78,6 @@ async def _live(tmp_path: Path, **bus_options: Any) -> AsyncIterator[Live]:
 async def live(tmp_path: Path) -> AsyncIterator[Live]:
     async for value in _live(tmp_path):
         yield value
-
-
-async def recv(conn: ClientConnection) -> dict[str, Any]:
-    message = json.loads(await asyncio.wait_for(conn.recv(), 10))
-    assert isinstance(message, dict)
-    return message
-
-
-async def recv_events(conn: ClientConnection, count: int) -> list[dict[str, Any]]:
-    """The next `count` events, skipping heartbeats; fails on any other control message."""
-    got: list[dict[str, Any]] = []
-    while len(got) < count:
-        message = await recv(conn)
-        if message.get("type") == "stream.heartbeat":
-            continue
-        assert "id" in message, message
-        got.append(message)
-    return got
-
-
-async def closed(conn: ClientConnection) -> tuple[int | None, str | None]:
-    """Read until the server closes; the close code and reason."""
-    with pytest.raises(ConnectionClosed):
-        async with asyncio.timeout(10):
-            while True:
-                await conn.recv()
-    return conn.close_code, conn.close_reason
 
 
 # --- authentication ------------------------------------------------------------------------------
@@ -137,7 +122,13 @@ async def test_a_non_bearer_authorization_header_is_refused(live: Live) -> None:
 async def test_token_in_the_authorization_header(live: Live) -> None:
     live.bus.publish("user.created", {})
     async with live.connect() as conn:
-        assert await recv(conn) == {"type": "stream.subscribed", "topics": ["#"], "last_event_id": 1}
+        assert await recv(conn) == {
+            "type": "stream.subscribed",
+            "topics": ["#"],
+            "last_event_id": 1,
+            "refused": [],
+            "filtered": [],
+        }
         assert conn.subprotocol is None
 
 
@@ -226,7 +217,13 @@ async def test_subscribe_message_replaces_the_subscription(live: Live) -> None:
     async with live.connect("?topics=alert.*") as conn:
         await recv(conn)
         await conn.send(json.dumps({"op": "subscribe", "topics": ["user.#"], "last_event_id": 0}))
-        assert await recv(conn) == {"type": "stream.subscribed", "topics": ["user.#"], "last_event_id": 0}
+        assert await recv(conn) == {
+            "type": "stream.subscribed",
+            "topics": ["user.#"],
+            "last_event_id": 0,
+            "refused": [],
+            "filtered": [],
+        }
         assert [e["topic"] for e in await recv_events(conn, 2)] == ["user.created", "user.deleted"]
         await conn.send(json.dumps({"op": "subscribe", "topics": ["role.*"]}))
         assert (await recv(conn))["topics"] == ["role.*"]
@@ -366,10 +363,6 @@ async def test_a_client_that_stops_reading_is_dropped(live: Live, monkeypatch: p
 
 
 # --- through the real sandbox --------------------------------------------------------------------
-
-
-def ws_url(sandbox: RunningSandbox, query: str = "") -> str:
-    return sandbox.url.replace("http://", "ws://", 1) + "/ws/notifications" + query
 
 
 async def create_user(base: str, headers: dict[str, str], email: str) -> dict[str, Any]:

@@ -162,4 +162,5 @@ class StreamStats:
     connects: int = 0
     reconnects: int = 0
     last_close: str = ""
-    refused_topics: dict[str, str] = field(default_factory=dict)
+    refused_topics: dict[str, str] = field(default_factory=dict)  # pattern -> why the server refused it
+    filtered_topics: dict[str, str] = field(default_factory=dict)  # pattern -> what it withholds, why

@@ -14,7 +14,9 @@
   healthy resets it. WebSocket pings find a dead connection (a cut cable sends no close frame).
 - Frames that are not JSON, not an event, or over the size limit are counted, logged and skipped:
   one bad frame never ends the stream.
-- A refusal that retrying cannot fix (403, 4403) ends the stream as *offline* with the server's words.
+- A refusal that retrying cannot fix (a 403 at the handshake) ends the stream as *offline* with the
+  server's words. A 4403 (a permission lost while streaming) reconnects: the new subscription gets
+  what is still allowed, and ``stream.subscribed`` says what is not (shown in the status).
 
 Close codes handled (docs/sandbox.md): 4401, 4403, 4400, 1009, 1013 (slow consumer: resume), 1001.
 Qt-free: the GUI runs ``items()`` on the bridge's loop and batches what it yields per frame.
@@ -254,7 +256,9 @@ class EventStream:
         if code == CLOSE_UNAUTHORIZED:
             await self._refresh(token, "the access token expired or was revoked")
         if code == CLOSE_FORBIDDEN:
-            raise _Stop(StreamStatus(Phase.OFFLINE, f"not allowed: {reason or 'permission lost'}"))
+            # A permission the subscription read with was taken away. Connecting again subscribes to
+            # what is still allowed, and stream.subscribed then says what no longer is.
+            raise _Reconnect(f"a permission was lost: {reason or 'not allowed'}")
         if exc.sent is not None and exc.sent.code == CLOSE_TOO_BIG:
             self.stats.oversized += 1
             log.warning("events: a frame over %d bytes closed the connection; resuming", MAX_FRAME_BYTES)
@@ -312,14 +316,14 @@ class EventStream:
                 # Where the server started us: a reconnect before the first event resumes from here,
                 # so events published while we were away are not lost.
                 self.last_id = position
-            refused = item.body.get("refused")
-            if isinstance(refused, dict):
-                self.stats.refused_topics = {str(k): str(v) for k, v in refused.items()}
-            elif isinstance(refused, list):
-                self.stats.refused_topics = {str(k): "not allowed" for k in refused}
-            detail = ""
-            if self.stats.refused_topics:
-                detail = "not allowed: " + ", ".join(sorted(self.stats.refused_topics))
+            # What the server would not send, and why: patterns refused outright, and topic families
+            # withheld from a wildcard (docs/sandbox.md, "What the stream requires").
+            self.stats.refused_topics = _reasons(item.body.get("refused"))
+            self.stats.filtered_topics = _reasons(item.body.get("filtered"))
+            withheld = {**self.stats.refused_topics, **self.stats.filtered_topics}
+            detail = (
+                "not allowed: " + "; ".join(f"{t} ({why})" for t, why in withheld.items()) if withheld else ""
+            )
             return self._set(StreamStatus(Phase.LIVE, detail))
         if item.type == "stream.heartbeat":
             return None
@@ -354,6 +358,17 @@ class EventStream:
         if ws is not None:
             with contextlib.suppress(Exception):
                 await ws.close()
+
+
+def _reasons(entries: object) -> dict[str, str]:
+    """``[{"topic": ..., "reason": ...}, ...]`` as {topic: reason}; anything else as nothing."""
+    if not isinstance(entries, list):
+        return {}
+    return {
+        str(e["topic"]): str(e.get("reason") or "not allowed")
+        for e in entries
+        if isinstance(e, dict) and isinstance(e.get("topic"), str)
+    }
 
 
 def _describe_connect_error(exc: BaseException) -> str:

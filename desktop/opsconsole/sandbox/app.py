@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, cast
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -30,7 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import api, db, jaeger, seed, store, synthetic, telemetry, tracing, ws
+from . import api, db, files, jaeger, limits, seed, store, synthetic, telemetry, telemetry_access, tracing, ws
 from .events import EventBus
 from .oauth import AuthServer
 from .problems import PROBLEM_MEDIA_TYPE, ProblemError, title_for, type_for
@@ -195,8 +196,17 @@ async def _purge_periodically(engine: Any) -> None:
             log.exception("purging expired OAuth rows failed")
 
 
+def _account_permissions(engine: Any, claims: Mapping[str, Any]) -> set[str]:
+    """What the roles of the token's account allow now (the stream's permission check)."""
+    with db.reading(engine) as conn:
+        return store.permission_names(conn, uuid.UUID(str(claims["sub"])))
+
+
 def create_app(settings: SandboxSettings) -> FastAPI:
     """The sandbox app for ``settings``: database prepared and seeded, routes, middleware, lifespan."""
+    scrape_token = telemetry_access.load_scrape_token(settings.scrape_token_file)
+    # Before anything writes there: the folder 0700, the database and key 0600 (repaired if looser).
+    files.prepare_data_dir(settings.data_dir, sqlite=settings.db_url is None)
     engine = db.create_engine_for(settings)
     db.create_schema(engine)
     bus = EventBus(engine, keep=settings.events_keep)
@@ -243,13 +253,20 @@ def create_app(settings: SandboxSettings) -> FastAPI:
     app.state.user_cache = store.UserCache()
     app.state.verify_access_token = auth.verify_access_token
     app.state.mint_service_token = auth.mint_service_token
+    app.state.account_permissions = functools.partial(_account_permissions, engine)
+    app.state.scrape_token = scrape_token
+    app.state.streams = ws.StreamRegistry()
 
     app.include_router(auth.router)
     app.include_router(api.build_router())
     app.include_router(ws.router)
-    app.include_router(telemetry.router)
-    app.include_router(jaeger.router)
-    # Middleware added last runs first: request ids wrap everything, then metrics, then traces.
+    # Open on loopback; beyond it a scrape token or an access token with read:telemetry.
+    telemetry_guard = [Depends(telemetry_access.guard)]
+    app.include_router(telemetry.router, dependencies=telemetry_guard)
+    app.include_router(jaeger.router, dependencies=telemetry_guard)
+    # Middleware added last runs first: request ids wrap everything, then metrics, then traces, then
+    # the body limits (innermost, but still before routing and before any body is read).
+    app.add_middleware(limits.BodyLimitMiddleware)
     app.add_middleware(tracing.TracingMiddleware)
     app.add_middleware(telemetry.MetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -40,10 +40,14 @@ PERMISSIONS: dict[str, str] = {
     "write:posts": "Write posts (example permission of the seed system)",
     "delete:posts": "Delete posts (example permission of the seed system)",
     "read:reports": "Read reports (example permission of the seed system)",
+    "read:telemetry": "Read /metrics and /jaeger when the sandbox is reachable beyond loopback",
 }
 
 ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "admin": ("Manages users and roles", ("read:users", "write:users", "read:roles", "write:roles")),
+    "admin": (
+        "Manages users and roles",
+        ("read:users", "write:users", "read:roles", "write:roles", "read:telemetry"),
+    ),
     "support": ("Helps users: edits accounts, reads roles", ("read:users", "write:users", "read:roles")),
     "viewer": ("Read-only access to users and roles", ("read:users", "read:roles")),
     "editor": ("Writes and moderates posts", ("read:posts", "write:posts", "delete:posts")),
@@ -314,6 +318,40 @@ def _seed_catalog(conn: Connection, now: dt.datetime) -> dict[str, int]:
     return role_ids
 
 
+def _add_new_permissions(conn: Connection) -> None:
+    """Bring a database seeded by an older sandbox up to the catalog: permissions added since, each
+    given to the seed roles that carry it (if those roles still exist). Nothing else is touched."""
+    have = set(conn.execute(sa.select(db.permissions.c.name)).scalars())
+    new = {name: text for name, text in PERMISSIONS.items() if name not in have}
+    if not new:
+        return
+    conn.execute(sa.insert(db.permissions), [{"name": n, "description": d} for n, d in new.items()])
+    permission_ids = db.pairs(
+        conn.execute(
+            sa.select(db.permissions.c.name, db.permissions.c.id).where(db.permissions.c.name.in_(new))
+        )
+    )
+    role_ids = db.pairs(
+        conn.execute(sa.select(db.roles.c.name, db.roles.c.id).where(db.roles.c.name.in_(ROLES)))
+    )
+    grants = [
+        {"role_id": role_ids[role], "permission_id": permission_ids[perm]}
+        for role, (_, perms) in ROLES.items()
+        for perm in perms
+        if perm in new and role in role_ids
+    ]
+    if grants:
+        conn.execute(sa.insert(db.role_permissions), grants)
+        # The roles changed: a new version, so that ETags read before no longer match.
+        changed = {g["role_id"] for g in grants}
+        conn.execute(
+            sa.update(db.roles)
+            .where(db.roles.c.id.in_(changed))
+            .values(version=db.roles.c.version + 1, updated_at=db.utcnow())
+        )
+    log.info("added to the permission catalog: %s", ", ".join(sorted(new)))
+
+
 _USER_COLUMNS = (
     "id",
     "email",
@@ -443,6 +481,7 @@ def seed_database(engine: Engine, *, password: str, users: int = 0, random_seed:
             if users:
                 log.warning("the database already has %d users: --users %d is ignored", existing, users)
             _refresh_demo_passwords(conn, password)
+            _add_new_permissions(conn)
             return SeedResult(False, 0, time.perf_counter() - started)
         now = db.utcnow()
         password_hash = hash_password(password)

@@ -17,6 +17,7 @@ DEFAULT_PORT = 8700
 DEFAULT_PASSWORD = "sandbox"
 CLIENT_ID = "opsconsole"
 API_AUDIENCE = "opsconsole-api"
+MAX_HEARTBEAT = 15.0
 
 
 def default_data_dir() -> Path:
@@ -41,6 +42,7 @@ class SandboxSettings:
     ``db_url`` None means SQLite in ``data_dir``. ``port`` 0 asks :func:`server.start_background` for a
     free port; ``public_url`` (the OAuth issuer) is derived from host and port unless
     ``external_url`` pins it (behind a proxy, or when binding a wildcard address).
+    ``scrape_token_file`` holds the token that opens ``/metrics`` and ``/jaeger`` beyond loopback.
     """
 
     host: str = "127.0.0.1"
@@ -59,6 +61,7 @@ class SandboxSettings:
     external_url: str | None = None
     login_ttl: int = 600
     seed_random: int = 20_240_601
+    scrape_token_file: Path | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -73,14 +76,17 @@ class SandboxSettings:
                 problems.append(f"{name} must be > 0")
         if self.events_keep < 1:
             problems.append("events_keep must be >= 1")
-        if self.heartbeat_interval <= 0:
-            problems.append("heartbeat_interval must be > 0")
+        if not 0 < self.heartbeat_interval <= MAX_HEARTBEAT:
+            # Open streams are re-checked (revocation, permissions) at each heartbeat.
+            problems.append(f"heartbeat_interval must be > 0 and at most {MAX_HEARTBEAT:g} s")
         if not self.password:
             problems.append("password must not be empty")
         if problems:
             raise ValueError("invalid sandbox settings: " + "; ".join(problems))
         # Accept str for convenience (CLI, tests); keep the field a Path for everyone reading it.
         object.__setattr__(self, "data_dir", Path(self.data_dir))
+        if self.scrape_token_file is not None:
+            object.__setattr__(self, "scrape_token_file", Path(self.scrape_token_file))
 
     @property
     def public_url(self) -> str:

@@ -498,6 +498,36 @@ def permission_names(conn: Connection, user_id: uuid.UUID) -> set[str]:
     return {row.name for row in conn.execute(_permission_rows_query(user_id))}
 
 
+def permissions_carried(conn: Connection, user_id: uuid.UUID) -> set[str]:
+    """Every permission the user's roles carry, whether or not the account is disabled.
+
+    Who may change an account is judged by this rather than by :func:`permission_names`: a disabled
+    account gets its roles' permissions back when enabled, so disabling must not make it fair game.
+    """
+    query = (
+        sa.select(db.permissions.c.name)
+        .select_from(db.user_roles)
+        .join(db.role_permissions, db.role_permissions.c.role_id == db.user_roles.c.role_id)
+        .join(db.permissions, db.permissions.c.id == db.role_permissions.c.permission_id)
+        .where(db.user_roles.c.user_id == user_id)
+    )
+    return set(conn.execute(query).scalars())
+
+
+def end_sessions(conn: Connection, user_id: uuid.UUID, reason: str, *, keep: uuid.UUID | None = None) -> int:
+    """Revoke the user's live sign-in sessions (refresh-token families), all but ``keep``.
+
+    Access tokens carry their session's id (``sid``), and every API call checks that the session is
+    live, so they stop working at once too. Returns how many sessions were ended.
+    """
+    s = db.oauth_sessions.c
+    query = sa.update(db.oauth_sessions).where(s.user_id == user_id, s.revoked_at.is_(None))
+    if keep is not None:
+        query = query.where(s.id != keep)
+    ended: int = conn.execute(query.values(revoked_at=db.utcnow(), revoked_reason=reason)).rowcount
+    return ended
+
+
 def effective_permissions(conn: Connection, user_id: uuid.UUID) -> list[dict[str, Any]]:
     """The user's permissions, each with the roles it comes from (a disabled user's list is empty)."""
     get_user(conn, user_id)

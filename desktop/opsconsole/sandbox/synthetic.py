@@ -186,7 +186,7 @@ class AlertSimulator:
 
 def _publish_alerts(bus: EventBus, simulator: AlertSimulator, count: int) -> None:
     now = dt.datetime.now(dt.UTC)
-    bus.publish_many([(*simulator.step(now), None) for _ in range(count)])
+    bus.publish_events([(*simulator.step(now), None) for _ in range(count)])
 
 
 async def generate_events(bus: EventBus, rate: float, *, seed: int | None = None) -> None:

@@ -5,8 +5,17 @@ The wire protocol is fixed in docs/sandbox-contract.md. In short: a valid access
 refused with HTTP 401; topics and a resume point come from the query (`?topics=user.*,role.#&
 last_event_id=N`) or from a `{"op": "subscribe", ...}` message; the server sends events (they carry
 an `id`) and control messages (`stream.subscribed`, `stream.heartbeat`, `stream.gap`,
-`stream.error`). Close codes: 4401 token expired or invalid, 4400 malformed client traffic,
-1009 message too big, 1013 slow consumer or server busy, 1001 server going away.
+`stream.error`). Close codes: 4401 token expired, revoked or invalid (or its session ended, or the
+account was disabled or deleted), 4403 a permission the subscription needs was lost, 4400 malformed
+client traffic, 1009 message too big, 1013 slow consumer or server busy, 1001 server going away.
+
+Reading is checked like the REST API (stream_access.py): each topic family needs its permission in
+the token's scopes and in the account's current roles, at subscribe, resubscribe and replay alike;
+`stream.subscribed` lists the patterns refused and the families filtered out of wildcards. At every
+heartbeat the token and the account are checked again, so a revocation ends the stream within one
+heartbeat interval rather than at the token's expiry; the API asks for that check at once
+(`StreamRegistry.recheck`) when it disables, deletes or re-passwords an account or takes permissions
+away.
 
 One task writes to the socket (the session's pump) and one reads from it; client messages reach
 the writer through a small queue, so every frame the server sends is ordered in one place and a
@@ -21,7 +30,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -40,10 +49,11 @@ from .events import (
     compile_patterns,
     iso_utc,
 )
+from .stream_access import Screened, StreamGrant
 
 log = logging.getLogger("opsconsole.sandbox.ws")
 
-__all__ = ["MAX_MESSAGE_BYTES", "PATH", "bearer_token", "router"]
+__all__ = ["MAX_MESSAGE_BYTES", "PATH", "StreamRegistry", "bearer_token", "router"]
 
 PATH: Final = "/ws/notifications"
 MAX_MESSAGE_BYTES: Final = 64 * 1024
@@ -62,6 +72,7 @@ CLOSE_TOO_BIG: Final = 1009
 CLOSE_TRY_AGAIN: Final = 1013
 CLOSE_BAD_REQUEST: Final = 4400
 CLOSE_UNAUTHORIZED: Final = 4401
+CLOSE_FORBIDDEN: Final = 4403
 
 router = APIRouter()
 
@@ -152,10 +163,10 @@ async def notifications(websocket: WebSocket) -> None:
             websocket, "an access token is required: Authorization: Bearer, or subprotocols bearer, <token>"
         )
         return
-    verify: Callable[[str], Mapping[str, Any]] = state.verify_access_token
+    check = _Check(token, state.verify_access_token, state.account_permissions)
     try:
-        # The verifier may look at the database (revocation), so it stays off the event loop.
-        claims = await run_in_threadpool(verify, token)
+        # The checks read the database (revocation, roles), so they stay off the event loop.
+        claims, grant = await run_in_threadpool(check)
     except ValueError:
         await _refuse(websocket, "the access token is invalid or expired")
         return
@@ -168,8 +179,9 @@ async def notifications(websocket: WebSocket) -> None:
         await _accept_and_close(websocket, subprotocol, CLOSE_BAD_REQUEST, str(exc))
         return
     bus: EventBus = state.bus
+    screened = grant.screen(topics)
     try:
-        sub = bus.subscribe(topics, last_event_id)
+        sub = bus.subscribe(screened.topics, last_event_id, allow=grant.allows)
     except TooManySubscribers as exc:
         await _accept_and_close(websocket, subprotocol, CLOSE_TRY_AGAIN, str(exc))
         return
@@ -178,12 +190,75 @@ async def notifications(websocket: WebSocket) -> None:
         return
 
     heartbeat = float(getattr(getattr(state, "settings", None), "heartbeat_interval", _DEFAULT_HEARTBEAT))
-    session = _Session(websocket, sub, heartbeat, _expiry(claims))
+    session = _Session(websocket, sub, heartbeat, _expiry(claims), check, grant, screened)
+    registry: StreamRegistry = state.streams
+    subject = str(claims.get("sub"))
+    registry.add(subject, session)
     try:
         await websocket.accept(subprotocol=subprotocol)
         await session.run()
     finally:
+        registry.discard(subject, session)
         sub.close()
+
+
+class StreamRegistry:
+    """The open streams by account, so that a change to an account can have them re-checked at once.
+
+    ``recheck`` is safe from any thread (the API's handlers run in worker threads); the sessions it
+    nudges run their heartbeat check on their next turn instead of waiting for the heartbeat.
+    """
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, set[_Session]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def add(self, subject: str, session: _Session) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._sessions.setdefault(subject, set()).add(session)
+
+    def discard(self, subject: str, session: _Session) -> None:
+        sessions = self._sessions.get(subject)
+        if sessions is not None:
+            sessions.discard(session)
+            if not sessions:
+                del self._sessions[subject]
+
+    def recheck(self, subject: str | None) -> None:
+        """Re-check the streams of account ``subject`` (every stream when None) as soon as they can."""
+        loop = self._loop
+        if loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed: no streams left to check
+            loop.call_soon_threadsafe(self._nudge, subject)
+
+    def _nudge(self, subject: str | None) -> None:
+        groups = list(self._sessions.values()) if subject is None else [self._sessions.get(subject, set())]
+        for sessions in groups:
+            for session in list(sessions):
+                session.request_recheck()
+
+
+class _Check:
+    """Verifies the connection's token and reads the account's permissions (call it off the loop).
+
+    Raises ValueError (the verifier's InvalidToken) when the token was revoked, its session ended or
+    its account was disabled or deleted.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        verify: Callable[[str], Mapping[str, Any]],
+        permissions: Callable[[Mapping[str, Any]], Iterable[str]],
+    ) -> None:
+        self.token = token
+        self.verify = verify
+        self.permissions = permissions
+
+    def __call__(self) -> tuple[Mapping[str, Any], StreamGrant]:
+        claims = self.verify(self.token)
+        return claims, StreamGrant.of(claims, self.permissions(claims))
 
 
 def _expiry(claims: Mapping[str, Any]) -> float | None:
@@ -208,13 +283,24 @@ class _Session:
     """One connection after the handshake: pumps stream items out and applies client messages."""
 
     def __init__(
-        self, websocket: WebSocket, sub: Subscription, heartbeat: float, expires_at: float | None
+        self,
+        websocket: WebSocket,
+        sub: Subscription,
+        heartbeat: float,
+        expires_at: float | None,
+        check: _Check,
+        grant: StreamGrant,
+        screened: Screened,
     ) -> None:
         self.ws = websocket
         self.sub = sub
+        self.check = check
+        self.grant = grant
+        self.screened = screened
         self.heartbeat = heartbeat
         self.expires_at = expires_at
         self.errors = 0
+        self.recheck_due = False
         self.send_timeout = SEND_TIMEOUT
         self.control: asyncio.Queue[_ClientFrame] = asyncio.Queue(maxsize=_CONTROL_QUEUE)
 
@@ -274,10 +360,18 @@ class _Session:
                     return verdict
             if receiver.done():
                 raise _Disconnected  # the reader failed: the connection is unusable
+            if self.recheck_due:
+                self.recheck_due = False
+                verdict = await self._recheck()
+                if verdict is not None:
+                    return verdict
             now = loop.time()
             if expires is not None and now >= expires:
                 return CLOSE_UNAUTHORIZED, "access token expired"
             if now >= next_beat:
+                verdict = await self._recheck()
+                if verdict is not None:
+                    return verdict
                 await self._send(json.dumps({"type": "stream.heartbeat", "time": iso_utc()}))
                 # Fixed schedule, but never a burst of beats after a long stall.
                 next_beat = max(next_beat + self.heartbeat, now)
@@ -295,8 +389,30 @@ class _Session:
                 "type": "stream.subscribed",
                 "topics": list(self.sub.patterns),
                 "last_event_id": self.sub.position,
+                **self.screened.as_message(),
             }
         )
+
+    def request_recheck(self) -> None:
+        """Check the token and permissions on the next turn of the pump (on the loop's thread)."""
+        self.recheck_due = True
+        self.sub.interrupt()
+
+    async def _current_grant(self) -> StreamGrant | tuple[int, str]:
+        """What the caller may read now, or the close (4401) when its token or account is no longer good."""
+        try:
+            _, grant = await run_in_threadpool(self.check)
+        except ValueError as exc:
+            return CLOSE_UNAUTHORIZED, str(exc)
+        return grant
+
+    async def _recheck(self) -> tuple[int, str] | None:
+        """The close owed when the token, the account or a permission the subscription uses is gone."""
+        grant = await self._current_grant()
+        if not isinstance(grant, StreamGrant):
+            return grant
+        lost = grant.lost(self.grant, self.sub.patterns)
+        return None if lost is None else (CLOSE_FORBIDDEN, lost)
 
     async def _handle(self, frame: _ClientFrame) -> tuple[int, str] | None:
         if frame.disconnected:
@@ -306,17 +422,24 @@ class _Session:
         try:
             if frame.text is None:
                 raise ValueError("binary frames are not part of this protocol: send JSON text")
-            self._apply(frame.text)
+            topics, last_event_id = self._parse(frame.text)
         except ValueError as exc:
             self.errors += 1
             if self.errors >= MAX_ERRORS:
                 return CLOSE_BAD_REQUEST, f"too many malformed messages ({MAX_ERRORS})"
             await self._send(_error("invalid_message", str(exc)))
             return None
+        # A new subscription is judged on the permissions of now, like a new connection.
+        grant = await self._current_grant()
+        if not isinstance(grant, StreamGrant):
+            return grant
+        self.grant, self.screened = grant, grant.screen(topics)
+        self.sub.resubscribe(self.screened.topics, last_event_id, allow=grant.allows)
         await self._send(self._subscribed())
         return None
 
-    def _apply(self, text: str) -> None:
+    @staticmethod
+    def _parse(text: str) -> tuple[list[str], int | None]:
         try:
             message = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -329,6 +452,4 @@ class _Session:
         unknown = set(message) - {"op", "topics", "last_event_id"}
         if unknown:
             raise ValueError(f"unknown field(s) {sorted(unknown)} in subscribe")
-        topics = _parse_topics(message.get("topics", ["#"]))
-        last_event_id = _parse_event_id(message.get("last_event_id"))
-        self.sub.resubscribe(topics, last_event_id)
+        return _parse_topics(message.get("topics", ["#"])), _parse_event_id(message.get("last_event_id"))

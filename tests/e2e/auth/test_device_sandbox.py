@@ -13,15 +13,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from opsconsole.auth.store import SERVICE
+from opsconsole.auth.tokens import TokenSet
+from opsconsole.sandbox.server import RunningSandbox
+
 # The sign-in test's profile file, so both write the same one.
 from tests.e2e.auth.test_signin_sandbox import _profiles
 from tests.support.keyring_service import SecretService
 from tests.support.sandbox import PASSWORD, SUPPORT
 from tests.support.signin_pages import approve_device
-
-from opsconsole.auth.store import SERVICE
-from opsconsole.auth.tokens import TokenSet
-from opsconsole.sandbox.server import RunningSandbox
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow

@@ -16,11 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support.sandbox import ADMIN, CLIENT_ID, obtain_tokens
 
 from opsconsole.auth.errors import SessionEnded
-from opsconsole.events import Backoff, Event, EventStream, Gap, Phase, StreamStatus
+from opsconsole.events import Backoff, Event, Gap, Phase, StreamStatus
+from opsconsole.events.stream import EventStream
 from opsconsole.sandbox.server import RunningSandbox
+from tests.support.sandbox import ADMIN, ALL_SCOPES, CLIENT_ID, bearer, obtain_tokens
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -30,9 +31,9 @@ _WAIT = 30.0
 class SandboxTokens:
     """A token source like the console's session: the real /token endpoint, refresh on demand."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, scopes: tuple[str, ...] = ALL_SCOPES) -> None:
         self.base_url = base_url
-        self.tokens = obtain_tokens(base_url, ADMIN)
+        self.tokens = obtain_tokens(base_url, ADMIN, scopes=scopes)
         self.refreshes = 0
         self.session_ended = False
 
@@ -231,7 +232,7 @@ async def test_a_connection_cut_without_a_close_frame_is_resumed(
 async def test_a_connection_that_stops_forwarding_is_found_dead_by_pings_and_resumed(
     make_sandbox: Callable[..., RunningSandbox],
 ) -> None:
-    sandbox = make_sandbox(heartbeat_interval=60.0)  # no server traffic: only the pings can tell
+    sandbox = make_sandbox(heartbeat_interval=15.0)  # little server traffic: the pings tell first
     tokens = await asyncio.to_thread(SandboxTokens, sandbox.url)
     async with (
         CuttingProxy(sandbox.settings.port) as proxy,
@@ -310,3 +311,65 @@ async def test_a_server_that_refuses_the_token_for_good_signs_the_stream_out(
         await reader.until(lambda: any(s.phase is Phase.SIGNED_OUT for s in reader.statuses), "signed out")
     assert reader.statuses[-1].phase is Phase.SIGNED_OUT
     assert "sign in again" in reader.statuses[-1].detail
+
+
+async def test_topics_the_token_may_not_read_are_named_and_the_rest_streams(
+    make_sandbox: Callable[..., RunningSandbox],
+) -> None:
+    sandbox = make_sandbox()
+    tokens = await asyncio.to_thread(SandboxTokens, sandbox.url, ("openid", "offline_access", "read:roles"))
+    async with Reader(stream_for(sandbox.url, tokens, topics=["user.*", "alert.#"])) as reader:
+        await reader.live()
+        await asyncio.to_thread(publish, sandbox, 1, "user.created")
+        ids = await asyncio.to_thread(publish, sandbox, 2)
+        await reader.until(lambda: len(reader.events) >= 2, "the alerts")
+    assert reader.ids() == ids  # no user event reached a token without read:users
+    assert "user.*" in reader.stream.stats.refused_topics
+    assert "read:users" in reader.stream.stats.refused_topics["user.*"]
+    live = next(s for s in reader.statuses if s.phase is Phase.LIVE)
+    assert live.detail.startswith("not allowed: user.*")
+
+
+async def test_a_permission_lost_mid_stream_reconnects_to_what_is_still_allowed(
+    make_sandbox: Callable[..., RunningSandbox],
+) -> None:
+    sandbox = make_sandbox(heartbeat_interval=0.3)
+    tokens = await asyncio.to_thread(SandboxTokens, sandbox.url)
+    async with Reader(stream_for(sandbox.url, tokens, topics=["#"])) as reader:
+        await reader.live()
+        admin_role = await asyncio.to_thread(_role, sandbox, tokens, "admin")
+        # Take read:users away from the admin role: the open stream must stop carrying user events.
+        await asyncio.to_thread(
+            _set_permissions,
+            sandbox,
+            tokens,
+            admin_role,
+            [p for p in admin_role["permissions"] if p != "read:users"],
+        )
+        await reader.until(
+            lambda: any(s.phase is Phase.LIVE and "user" in s.detail for s in reader.statuses),
+            "a live stream without user.*",
+        )
+        await asyncio.to_thread(publish, sandbox, 1, "user.created")
+        ids = await asyncio.to_thread(publish, sandbox, 1)
+        await reader.until(lambda: bool(reader.events) and reader.events[-1].id == ids[-1], "the alert")
+    assert all(e.topic != "user.created" for e in reader.events)
+    assert "4403" in reader.stream.stats.last_close
+
+
+def _role(sandbox: RunningSandbox, tokens: SandboxTokens, name: str) -> dict[str, Any]:
+    response = httpx.get(f"{sandbox.url}/api/roles/{name}", headers=bearer(tokens.tokens), timeout=10)
+    response.raise_for_status()
+    return {**response.json(), "etag": response.headers["etag"]}
+
+
+def _set_permissions(
+    sandbox: RunningSandbox, tokens: SandboxTokens, role: dict[str, Any], permissions: list[str]
+) -> None:
+    response = httpx.put(
+        f"{sandbox.url}/api/roles/{role['name']}/permissions",
+        json={"permissions": permissions},
+        headers={**bearer(tokens.tokens), "If-Match": role["etag"]},
+        timeout=10,
+    )
+    response.raise_for_status()

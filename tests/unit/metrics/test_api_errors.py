@@ -12,10 +12,10 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from tests.unit.metrics.stub_server import StubServer, stub_server
 
 from opsconsole.metrics.api import MAX_GET_URL, PrometheusAPI
 from opsconsole.metrics.errors import MetricsError
+from tests.unit.metrics.stub_server import StubServer, stub_server
 
 JSON = "application/json"
 

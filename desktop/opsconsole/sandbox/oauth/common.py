@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 OIDC_SCOPES = ("openid", "offline_access", "profile", "email")
-API_SCOPES = ("read:users", "write:users", "read:roles", "write:roles")
+API_SCOPES = ("read:users", "write:users", "read:roles", "write:roles", "read:telemetry")
 SCOPES_SUPPORTED = OIDC_SCOPES + API_SCOPES
 CLIENT_NAME = "Ops Console"
 SERVICE_CLIENT_ID = "opsconsole-sandbox"

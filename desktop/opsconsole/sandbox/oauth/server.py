@@ -120,7 +120,14 @@ class AuthServer(TokenService):
             client_id = basic_client_id(request) or params.get("client_id")
             if client_id != CLIENT_ID:
                 return token_error("invalid_client", "unknown client", status=401)
-            return await in_thread(revocation.revoke, self, params)
+            response = await in_thread(revocation.revoke, self, params)
+            # Open event streams check their tokens now rather than at their next heartbeat, so a
+            # revoked token stops working at once, as the docs promise. (All streams: revoking is rare,
+            # and the answer must not tell whose token it was.)
+            streams = getattr(request.app.state, "streams", None)
+            if streams is not None:
+                streams.recheck(None)
+            return response
 
         @router.api_route("/userinfo", methods=["GET", "POST"])
         def userinfo(request: Request) -> Response:
