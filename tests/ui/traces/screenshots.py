@@ -36,8 +36,9 @@ def main(argv: list[str]) -> int:
     from opsconsole.ui.shell.app import ensure_application, start_gui
     from opsconsole.ui.traces.page import TracesPage
     from opsconsole.ui.traces.prepared import prepare
-    from tests.support.sandbox import bearer, test_settings
-    from tests.ui.traces.signed_in import store_sign_in, traces_profile
+    from tests.support.sandbox import test_settings
+    from tests.support.signed_in import store_sign_in
+    from tests.ui.traces.test_sandbox import traces_profile
 
     app = ensure_application(["screenshots"])
     sandbox = start_background(test_settings(home / "sandbox"))
@@ -107,7 +108,9 @@ def main(argv: list[str]) -> int:
     try:
         tokens = store_sign_in(sandbox)
         ids = []
-        with httpx.Client(base_url=sandbox.url, timeout=15, headers=bearer(tokens)) as http:
+        with httpx.Client(
+            base_url=sandbox.url, timeout=15, headers={"Authorization": f"Bearer {tokens.access_token}"}
+        ) as http:
             for i in range(30):
                 path = ("/api/users", "/api/roles", "/api/users/999999")[i % 3]
                 ids.append(http.get(path, params={"limit": 5 + i}).headers["X-Trace-Id"])

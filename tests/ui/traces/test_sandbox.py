@@ -14,12 +14,12 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from opsconsole.auth.store import MemoryStore
+from opsconsole.config import Profile
 from opsconsole.sandbox.server import RunningSandbox
 from opsconsole.ui.shell.app import GuiSession, start_gui
 from opsconsole.ui.traces.detail import SpanDetail
 from opsconsole.ui.traces.page import TracesPage
-from tests.support.sandbox import bearer
-from tests.ui.traces.signed_in import store_sign_in, traces_profile
+from tests.support.signed_in import config_for, sandbox_profile, store_sign_in
 
 pytestmark = pytest.mark.slow
 WAIT = 20_000
@@ -28,25 +28,31 @@ WAIT = 20_000
 @pytest.fixture
 def signed_in(qapp: Any, qtbot: Any, sandbox: RunningSandbox) -> Iterator[tuple[GuiSession, list[str]]]:
     """A signed-in window, and the trace ids of three user lists and a role list made through the API."""
-    from opsconsole.config import ConfigSet
-
     MemoryStore.clear_all()
     tokens = store_sign_in(sandbox)
     ids = []
-    with httpx.Client(base_url=sandbox.url, timeout=15, headers=bearer(tokens)) as http:
+    headers = {"Authorization": f"Bearer {tokens.access_token}"}
+    with httpx.Client(base_url=sandbox.url, timeout=15, headers=headers) as http:
         for path in ("/api/users", "/api/users", "/api/users", "/api/roles"):
             response = http.get(path, params={"limit": 5})
             assert response.status_code == 200
             ids.append(response.headers["X-Trace-Id"])
     profile = traces_profile(sandbox)
     session = start_gui(
-        qapp, ConfigSet.in_memory(profile), profile=profile.name, install_qt_log=False, show_problems=False
+        qapp, config_for(profile), profile=profile.name, install_qt_log=False, show_problems=False
     )
     qtbot.waitUntil(lambda: session.window.context.session is not None, timeout=WAIT)
     yield session, ids
     session.window.close()
     session.shutdown()
     MemoryStore.clear_all()
+
+
+def traces_profile(sandbox: RunningSandbox) -> Profile:
+    """The test sandbox's profile with its /jaeger as the traces backend (and no event stream)."""
+    return sandbox_profile(
+        sandbox, traces_url=sandbox.url.rstrip("/") + "/jaeger", traces_api="jaeger", events_url=""
+    )
 
 
 def traces_page(session: GuiSession) -> TracesPage:
@@ -62,7 +68,7 @@ def shown_trace(page: TracesPage) -> str:
 
 def check_users_trace(qtbot: Any, page: TracesPage) -> None:
     """The waterfall of a GET /api/users request, as the sandbox traces it."""
-    qtbot.waitUntil(lambda: page.prepared is not None and page.prepared.critical_ready, timeout=WAIT)
+    qtbot.waitUntil(lambda: page.prepared is not None and page.view.critical.isEnabled(), timeout=WAIT)
     p = page.prepared
     assert p is not None and p.layout.problems == []
     wf = page.view.waterfall
@@ -136,7 +142,9 @@ def test_open_by_id_from_a_notification_and_from_the_apis_own_json(
     qtbot.waitUntil(lambda: shown_trace(page) == ids[3], timeout=WAIT)
     assert page.prepared is not None and page.prepared.span(0).operation == "GET /api/roles"
 
-    page.open_target(ids[0])  # what PageContext.open_target("traces", id) calls
+    session.window.show_page("notifications")
+    session.window.context.open_target("traces", ids[0])  # as a notification carrying a trace id does
+    assert session.window.current_page_key == "traces"
     qtbot.waitUntil(lambda: shown_trace(page) == ids[0], timeout=WAIT)
     check_users_trace(qtbot, page)
     from_api = [(p.service, p.operation) for p in (page.prepared.span(r) for r in range(page.prepared.rows))]

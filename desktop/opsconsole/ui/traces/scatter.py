@@ -84,7 +84,9 @@ class ResultsScatter(QWidget):
                 }
             )
         self.item.setData(spots)
-        self.plot.enableAutoRange()
+        # The range now, not at the next paint: a click that comes first must land on the points.
+        if spots:
+            self.plot.plotItem.vb.autoRange(padding=0.05)
 
     def _tip(self, x: float, y: float, data: Any) -> str:
         found = next((t for t in self.results if t.trace_id == data), None)
