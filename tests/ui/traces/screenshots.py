@@ -5,7 +5,8 @@
 A real sandbox (temporary data directory) gets some API traffic, a real signed-in window searches
 its Jaeger API; the big trace is the benchmarks' generated 20,000-span one. Writes
 traces-search-*.png (results with the scatter), traces-20k-*.png, traces-critical-*.png (a sandbox
-trace, the critical path drawn) and traces-details-*.png (a span's details in the detail panel).
+trace, the critical path drawn), traces-details-*.png (a span's details in the detail panel) and
+traces-hostile-*.png (a broken trace's orphans, cycle, skew and duplicate ids, flagged).
 """
 
 from __future__ import annotations
@@ -39,10 +40,19 @@ def main(argv: list[str]) -> int:
     from tests.support.sandbox import test_settings
     from tests.support.signed_in import store_sign_in
     from tests.ui.traces.test_sandbox import traces_profile
+    from tests.unit.traces.hostile import jaeger_doc, span_id
 
     app = ensure_application(["screenshots"])
     sandbox = start_background(test_settings(home / "sandbox"))
     big = prepare(traces_from_bytes(json.dumps(jaeger_trace(20_000)).encode())[0], "generated")
+    hostile = prepare(traces_from_bytes(json.dumps(jaeger_doc([
+        ("checkout", None, 0, 100, {"kind": "server"}),
+        ("clock-skewed", "checkout", -50, 20),
+        ("orphan", "gone", 10, 20, {"error": True}),
+        ("cycle-a", "cycle-b", 10, 50), ("cycle-b", "cycle-a", 20, 30),
+        ("twin-1", "checkout", 30, 10, {"id": span_id("twin")}),
+        ("twin-2", "checkout", 40, 10, {"id": span_id("twin"), "service": "p2"}),
+    ])).encode())[0], "hostile.json")  # fmt: skip
     written: list[Path] = []
 
     def settle(until: object = None, rounds: int = 400) -> None:
@@ -101,6 +111,9 @@ def main(argv: list[str]) -> int:
         window.set_detail_visible(True)
         window.splitter.setSizes([1440 - 200 - 420, 420])
         save(window, f"traces-details-{scheme}.png")
+        window.set_detail_visible(False)
+        page.show_trace(hostile)  # orphans, a cycle, skew and a duplicate id: marked, not hidden
+        save(window, f"traces-hostile-{scheme}.png")
         window.close()
         session.shutdown()
         MemoryStore.clear_all()

@@ -152,12 +152,14 @@ def test_open_by_id_from_a_notification_and_from_the_apis_own_json(
     path = tmp_path / "downloaded.json"
     path.write_bytes(httpx.get(f"{sandbox.url.rstrip('/')}/jaeger/api/traces/{ids[0]}", timeout=15).content)
     page.prepared = None
+    page.trace_id.clear()
     page.open_file(path)
     qtbot.waitUntil(lambda: page.prepared is not None, timeout=WAIT)
     assert [
         (s.service, s.operation) for s in (page.prepared.span(r) for r in range(page.prepared.rows))
     ] == from_api
     assert "downloaded.json" in page.view.facts.text()
+    assert page.trace_id.text() == ids[0]
 
     page.open_trace("0123456789abcdef0123456789abcdef")
     qtbot.waitUntil(lambda: "was not found" in page.status.text(), timeout=WAIT)

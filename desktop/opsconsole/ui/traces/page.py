@@ -261,6 +261,7 @@ class TracesPage(QWidget):
     def show_trace(self, prepared: PreparedTrace) -> None:
         self._trace_job = None
         self.prepared = prepared
+        self.trace_id.setText(prepared.layout.trace.trace_id)  # the box names what is shown (files too)
         self.view.set_trace(prepared)
         if not prepared.critical_ready:  # the rows first, then the critical path, off the GUI thread
             self._run(source.finish(prepared), self.view.critical_path_ready)
