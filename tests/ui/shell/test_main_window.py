@@ -3,6 +3,7 @@ detail panel, dialogs, remembered state and keyboard accessibility."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,8 @@ def test_arrow_keys_in_the_rail_switch_pages(qtbot: Any, make_window: Any, confi
 
 
 def test_pages_are_honest_placeholders_built_on_first_show(make_window: Any, config_set: Any) -> None:
-    window = make_window(config_set)
+    # Every entry as a placeholder, as before its feature's view lands (the traces view has).
+    window = make_window(config_set, pages=[dataclasses.replace(spec, create=None) for spec in PAGES])
     assert window.page("traces") is None  # not built until shown
     window.show_page("traces")
     page = window.page("traces")

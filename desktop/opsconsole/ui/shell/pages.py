@@ -119,6 +119,7 @@ PAGES: list[PageSpec] = [
             "Search traces by service, operation and duration",
             "A span waterfall with the critical path, from Jaeger, Tempo or Zipkin",
         ),
+        create=view("opsconsole.ui.traces.page", "TracesPage"),
     ),
 ]
 
