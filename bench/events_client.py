@@ -31,6 +31,7 @@ from typing import Any
 from websockets.asyncio.client import connect
 
 from bench.sandbox_events import BATCH, DATA, TOKEN, BareBroadcast, SandboxStream
+from bench.sandbox_events import _result as _rate
 from opsconsole.events import Backoff, Event, Phase, StreamStatus
 from opsconsole.events.stream import EventStream
 
@@ -146,17 +147,6 @@ async def _console_back_live(data_dir: Path) -> tuple[float, float]:
     bare = time.perf_counter() - start
     await asyncio.to_thread(second.close)
     return console, bare
-
-
-def _rate(name: str, ours: list[float], base: list[float]) -> dict[str, Any]:
-    value, baseline = statistics.median(ours), statistics.median(base)
-    return {
-        "name": name,
-        "value": round(value, 1),
-        "unit": "events/s",
-        "baseline": round(baseline, 1),
-        "ratio": round(value / baseline, 3),
-    }
 
 
 def run() -> list[dict[str, Any]]:

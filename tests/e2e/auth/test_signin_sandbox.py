@@ -26,6 +26,7 @@ from opsconsole.auth.store import SERVICE, MemoryStore
 from opsconsole.auth.tokens import TokenSet
 from opsconsole.config import Profile
 from opsconsole.sandbox.server import RunningSandbox
+from tests.support.cli import run_cli
 from tests.support.keyring_service import SecretService
 from tests.support.sandbox import PASSWORD, SUPPORT, scripted_login
 from tests.support.scripted_browser import browser_command
@@ -53,15 +54,7 @@ token_storage = "{storage}"
 
 
 def _cli(profiles: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "opsconsole", "--config", str(profiles), *args],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        env={**os.environ, **(env or {})},
-        cwd=ROOT,
-        check=False,
-    )
+    return run_cli(profiles, *args, env=env)
 
 
 def _token_posts(sandbox: RunningSandbox) -> int:

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import run_cli
 from tests.support.prometheus import RunningPrometheus
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -45,15 +44,7 @@ token_storage = "memory"
 
 
 def cli(profiles: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "opsconsole", "--config", str(profiles), *args],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        env=os.environ.copy(),
-        cwd=ROOT,
-        check=False,
-    )
+    return run_cli(profiles, *args)
 
 
 def test_query_json_is_prometheus_matrix(profiles: Path) -> None:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from opsconsole import net
 from opsconsole.sandbox.server import RunningSandbox
 from opsconsole.traces import SearchQuery, TraceNotFound, critical_path, layout, tag_value
 from opsconsole.traces.jaeger import JaegerReader
+from tests.support.cli import run_cli
 from tests.support.sandbox import SUPPORT, bearer, obtain_tokens
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -117,15 +116,7 @@ traces_api = "jaeger"
 """,
         encoding="utf-8",
     )
-    return subprocess.run(
-        [sys.executable, "-m", "opsconsole", "--config", str(profiles), *args],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        env=os.environ.copy(),
-        cwd=ROOT,
-        check=False,
-    )
+    return run_cli(profiles, *args)
 
 
 async def test_the_cli_searches_and_shows_traces(
