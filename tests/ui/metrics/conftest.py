@@ -15,7 +15,10 @@ from typing import Any
 import pytest
 
 from opsconsole.config import ConfigSet, Profile
+from opsconsole.metrics import dashboard as dashboards
 from tests.support.prometheus import prometheus  # noqa: F401  (the fixture, for this folder)
+
+from .fake_prometheus import FakePrometheus, fake_prometheus
 
 PageFactory = Callable[..., Any]
 
@@ -79,3 +82,37 @@ def panels_updated(
         qtbot.waitUntil(lambda: not pending, timeout=timeout)
     finally:
         page.panelUpdated.disconnect(seen)
+
+
+CASES = ("ok", "bad", "exec", "unavailable", "proxy", "slow", "nan", "allnan", "empty")
+
+
+def case_dashboard() -> dashboards.Dashboard:
+    panels = [
+        {
+            "id": case,
+            "title": f"case {case}",
+            "unit": "count",
+            "layout": {"x": (i % 3) * 4, "y": (i // 3) * 4, "w": 4, "h": 4},
+            "queries": [{"expr": case, "legend": "{{job}}"}],
+        }
+        for i, case in enumerate(CASES)
+    ]
+    return dashboards.from_json({"title": "cases", "range": "5m", "panels": panels})
+
+
+@pytest.fixture
+def server() -> Iterator[FakePrometheus]:
+    """A fake Prometheus answering each test case's query (fake_prometheus.py)."""
+    with fake_prometheus() as running:
+        yield running
+
+
+@pytest.fixture
+def page(make_page: PageFactory, server: FakePrometheus, qtbot: Any) -> Any:
+    """A page on the fake Prometheus showing the case dashboard, its good panels drawn once."""
+    page = make_page(server.url)
+    page.set_query_timeout(0.5)
+    with panels_updated(qtbot, page, {"ok", "nan"}):
+        page.set_dashboard(case_dashboard())
+    return page

@@ -110,7 +110,7 @@ class PromQLCompleter(QObject):
     def provide(self, kind: str, metric: str, label: str, names: Iterable[str]) -> None:
         key = (kind, metric, label)
         self.indexes[key] = NameIndex(names)
-        if self.edit.hasFocus() and self._context is not None and self._key(self._context) == key:
+        if self.edit.isVisible() and self._context is not None and self._key(self._context) == key:
             self.update()
 
     def _key(self, context: Context) -> tuple[str, str, str]:

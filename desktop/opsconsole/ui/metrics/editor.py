@@ -35,6 +35,7 @@ from .source import step_warning
 
 _THRESHOLD = re.compile(r"^\s*(-?[0-9.eE+-]+)\s*([#a-zA-Z0-9]*)\s*$")
 MAX_QUERIES = 6
+_PANEL_PREFIX = re.compile(r"^panel (?:'[^']*' )?\(#\d+\)(?:, |: )?")
 
 
 def parse_thresholds(text: str) -> list[dict[str, object]]:
@@ -169,6 +170,8 @@ class PanelEditor(QDialog):
 
     def edited_panel(self) -> Panel:
         """The panel as edited; ValueError (or DashboardError) saying what is wrong."""
+        if not self.title_edit.text().strip():
+            raise ValueError("The title is empty")
         thresholds = parse_thresholds(self.thresholds_edit.text())
         queries = [
             {"expr": r.expr.text().strip(), **({"legend": r.legend.text()} if r.legend.text() else {})}
@@ -192,7 +195,8 @@ class PanelEditor(QDialog):
         try:
             self.result_panel = self.edited_panel()
         except dashboard.DashboardError as exc:
-            self.problem.setText("\n".join(p.split(", ", 1)[-1] for p in exc.problems))
+            # "panel 'x' (#1), queries[0].expr: empty" -> "queries[0].expr: empty": the dialog is the panel.
+            self.problem.setText("\n".join(_PANEL_PREFIX.sub("", p) for p in exc.problems))
             return
         except ValueError as exc:
             self.problem.setText(str(exc))
