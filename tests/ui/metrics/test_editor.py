@@ -89,7 +89,7 @@ def test_editor_warns_when_the_step_dwarfs_the_scrape_interval(page: Any, qtbot:
 def test_editor_saves_the_edited_panel(page: Any, qtbot: Any) -> None:
     editor = page.open_editor("ok")
     editor.title_edit.setText("Edited")
-    editor.unit_combo.setCurrentText("bytes")
+    editor.unit_combo.setCurrentIndex(editor.unit_combo.findData("bytes"))
     editor.thresholds_edit.setText("3 red, 1 orange")
     editor.rows[0].legend.setText("job {{job}}")
     with panels_updated(qtbot, page, {"ok"}):

@@ -3,6 +3,7 @@ percent, per second) with the same formatter as legends and the crosshair."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pyqtgraph as pg
@@ -20,6 +21,15 @@ class UnitAxis(pg.AxisItem):  # type: ignore[misc]
         self.unit = unit
         self.picture = None
         self.update()
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
+        """Bytes on binary steps (256 MiB, 512 MiB, 1 GiB...) so the labels read as round numbers."""
+        span = maxVal - minVal
+        if self.unit != "bytes" or not span > 0 or not math.isfinite(span):
+            return super().tickSpacing(minVal, maxVal, size)  # type: ignore[no-any-return]
+        wanted = max(2, int(size / 60))  # about one label per 60 px
+        spacing = 2.0 ** math.ceil(math.log2(span / wanted))
+        return [(spacing, 0.0), (spacing / 2, 0.0)]
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         return [format_value(v * scale, self.unit) for v in values]

@@ -25,7 +25,7 @@ from ...metrics.dashboard import Panel
 from ...metrics.units import format_value
 from .axis import UnitAxis
 from .data import PanelData, SeriesData
-from .legend_list import LegendList
+from .legend_list import VISIBLE_ROLE, LegendList
 
 # Tableau 10: distinct on light and dark backgrounds, and for the common colour-vision deficiencies.
 COLORS = (
@@ -53,8 +53,10 @@ class PanelView(QFrame):
         self.data: PanelData | None = None
         self.job: Any = None  # the refresh running for this panel (a bridge Job)
         self.hidden: set[str] = set()
+        self.requested: tuple[float, float] | None = None
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._colors: dict[str, QColor] = {}
+        self._long: dict[str, bool] = {}
         self.setObjectName(f"metricsPanel-{panel.id}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAccessibleName(f"Panel {panel.title}")
@@ -101,7 +103,12 @@ class PanelView(QFrame):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=True, y=False)
         item = self.plot.getPlotItem()
-        item.showGrid(x=True, y=True, alpha=0.15)
+        # Horizontal grid lines at the major ticks only, in an opaque colour: pyqtgraph's default
+        # (every tick level, alpha-blended across the whole plot) tripled the cost of a repaint.
+        item.showGrid(x=True, y=True, alpha=1.0)
+        self.time_axis = item.getAxis("bottom")
+        for axis in (self.axis, self.time_axis):
+            axis.setStyle(tickAlpha=255, maxTickLevel=0)
         self.view_box = item.getViewBox()
         self.view_box.disableAutoRange()
         self._thresholds: list[pg.InfiniteLine] = []
@@ -145,9 +152,13 @@ class PanelView(QFrame):
         self.axis.set_unit(panel.unit)
         self._set_thresholds()
 
-    def show_loading(self) -> None:
-        if self.data is None and not self.banner_kind:
-            self.footer.setText("loading…")
+    def show_loading(self, start: float, end: float) -> None:
+        """A refresh of [start, end] has started: an empty panel gets that time axis while it waits."""
+        self.requested = (start, end)
+        if self.data is None:
+            self.view_box.setXRange(start, end, padding=0)
+            if not self.banner_kind:
+                self.footer.setText("loading…")
 
     def show_data(self, data: PanelData) -> None:
         """Draw one refresh's data (and its message or notes, if any)."""
@@ -184,6 +195,8 @@ class PanelView(QFrame):
             self.plot.removeItem(curve)
         self._curves.clear()
         self.legend.set_series([], self.hidden)
+        if self.requested is not None:
+            self.view_box.setXRange(*self.requested, padding=0)
         self.footer.setText("")
         self.footer.setToolTip("")
         self.set_message(message, "error")
@@ -211,7 +224,7 @@ class PanelView(QFrame):
         if curve is not None:
             curve.setVisible(visible)
         item = self.legend.item_named(name)
-        if item is not None and bool(item.data(257)) != visible:
+        if item is not None and item.data(VISIBLE_ROLE) != visible:
             self.legend._style(item, visible)
         self._set_ranges()
 
@@ -277,10 +290,15 @@ class PanelView(QFrame):
             color = QColor(COLORS[index % len(COLORS)])
             self._colors[series.name] = color
             curve = pg.PlotDataItem(pen=pg.mkPen(color, width=1), name=series.name)
-            curve.setDownsampling(auto=True, method="peak")
-            curve.setClipToView(True)
             self.plot.addItem(curve)
             self._curves[series.name] = curve
+        # Peak downsampling and clipping to the view pay once a series has more points than pixels;
+        # below that they only cost (each setData then scans the arrays for their bounds).
+        long = len(series.x) > 2 * self.plot_width()
+        if self._long.get(series.name) != long:
+            self._long[series.name] = long
+            curve.setDownsampling(auto=long, method="peak")
+            curve.setClipToView(long)
         curve.setData(
             series.x,
             series.y,
@@ -338,6 +356,12 @@ class PanelView(QFrame):
             axis = self.plot.getPlotItem().getAxis(name)
             axis.setPen(pg.mkPen(text.darker(110) if text.lightness() < 128 else text))
             axis.setTextPen(pg.mkPen(text))
+        base = palette.base().color()
+        grid = QColor(
+            *(round(0.86 * b + 0.14 * t) for b, t in zip(base.getRgb()[:3], text.getRgb()[:3], strict=True))
+        )
+        for axis in (self.axis, self.time_axis):
+            axis.setTickPen(pg.mkPen(grid))
         mid = QColor(text)
         mid.setAlpha(140)
         self._crosshair.setPen(pg.mkPen(mid, width=1, style=Qt.PenStyle.DotLine))

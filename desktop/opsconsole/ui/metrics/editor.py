@@ -35,6 +35,15 @@ from .source import step_warning
 
 _THRESHOLD = re.compile(r"^\s*(-?[0-9.eE+-]+)\s*([#a-zA-Z0-9]*)\s*$")
 MAX_QUERIES = 6
+UNIT_NAMES = {
+    "none": "None (plain number)",
+    "count": "Count (k, M)",
+    "bytes": "Bytes (KiB, MiB)",
+    "percent": "Percent (0-100)",
+    "seconds": "Seconds (ms, s, min)",
+    "per_second": "Per second",
+    "per_minute": "Per minute",
+}
 _PANEL_PREFIX = re.compile(r"^panel (?:'[^']*' )?\(#\d+\)(?:, |: )?")
 
 
@@ -92,8 +101,9 @@ class PanelEditor(QDialog):
         self.title_edit = QLineEdit(panel.title)
         self.title_edit.setAccessibleName("Title")
         self.unit_combo = QComboBox()
-        self.unit_combo.addItems(list(UNITS))
-        self.unit_combo.setCurrentText(panel.unit)
+        for unit in UNITS:
+            self.unit_combo.addItem(UNIT_NAMES.get(unit, unit), unit)
+        self.unit_combo.setCurrentIndex(self.unit_combo.findData(panel.unit))
         self.unit_combo.setAccessibleName("Unit")
         self.zero_check = QCheckBox("Y axis starts at zero")
         self.zero_check.setChecked(panel.y_min == 0.0)
@@ -183,7 +193,7 @@ class PanelEditor(QDialog):
         raw = {
             **original,
             "title": self.title_edit.text().strip(),
-            "unit": self.unit_combo.currentText(),
+            "unit": self.unit_combo.currentData(),
             "thresholds": thresholds,
             **({"queries": queries} if queries else {}),
         }

@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
 
 NAME_ROLE = 256  # Qt.ItemDataRole.UserRole
+VISIBLE_ROLE = 257
 
 
 class LegendList(QListWidget):
@@ -27,7 +28,6 @@ class LegendList(QListWidget):
         self.setFrameShape(QListWidget.Shape.NoFrame)
         self.setIconSize(QSize(12, 12))
         self.setSpacing(1)
-        self.setMaximumHeight(44)
         self.setToolTip("Click a series to hide or show it")
         self.itemClicked.connect(self._clicked)
         self._icons: dict[str, QIcon] = {}
@@ -43,8 +43,23 @@ class LegendList(QListWidget):
                 item.setToolTip(name)
                 self.addItem(item)
         for i in range(self.count()):
-            self._style(self.item(i), self.item(i).data(NAME_ROLE) not in hidden)
+            item = self.item(i)
+            visible = item.data(NAME_ROLE) not in hidden
+            if item.data(VISIBLE_ROLE) != visible:  # restyling relays the list out: only on a change
+                self._style(item, visible)
+        self._fit()
         self.setVisible(bool(entries))
+
+    def _fit(self) -> None:
+        """One row of entries high, two when they wrap (it scrolls beyond): no empty band under a chart."""
+        metrics = self.fontMetrics()
+        needed = sum(metrics.horizontalAdvance(self.item(i).text()) + 30 for i in range(self.count()))
+        row = metrics.height() + 8
+        self.setFixedHeight(row if needed <= max(self.width(), 200) else 2 * row + 2)
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        self._fit()
 
     def item_named(self, name: str) -> QListWidgetItem | None:
         for i in range(self.count()):
@@ -64,13 +79,13 @@ class LegendList(QListWidget):
         font = item.font()
         font.setStrikeOut(not visible)
         item.setFont(font)
-        item.setData(NAME_ROLE + 1, visible)
+        item.setData(VISIBLE_ROLE, visible)
         color = self.palette().text().color()
         if not visible:
             color.setAlpha(110)
         item.setForeground(color)
 
     def _clicked(self, item: QListWidgetItem) -> None:
-        visible = not item.data(NAME_ROLE + 1)
+        visible = not item.data(VISIBLE_ROLE)
         self._style(item, visible)
         self.toggled.emit(item.data(NAME_ROLE), visible)

@@ -50,6 +50,7 @@ from .timerange import TimeRange, TimeRangePicker
 log = logging.getLogger("opsconsole.ui.metrics")
 
 ROW_PX = 62  # one grid row of the dashboard layout
+FLUSH_MS = 50  # panels answering this close together are drawn in one go
 REFRESH_CHOICES = (("Off", 0), ("5s", 5), ("10s", 10), ("30s", 30), ("1m", 60), ("5m", 300))
 SCRAPE_CHOICES = (("1s", 1), ("2s", 2), ("5s", 5), ("10s", 10), ("15s", 15), ("30s", 30), ("1m", 60))
 MODES = (("prometheus", "Prometheus"), ("scrape", "Direct scrape"))
@@ -140,6 +141,10 @@ class MetricsPage(QWidget):
         layout.addWidget(self.alerts)
         layout.addWidget(scroll, 1)
 
+        self._ready: dict[str, tuple[PanelView, PanelData | BaseException]] = {}
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.timeout.connect(self._flush)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
         self._select_combo(self.refresh_combo, int(parse_duration(self.dashboard.refresh)))
@@ -176,8 +181,13 @@ class MetricsPage(QWidget):
             if view.job is not None:
                 view.job.cancel()
             self.grid.removeWidget(view)
+            # Hidden and unparented now: deleteLater waits for the event loop, and until then the old
+            # panel would still be painted under the new ones.
+            view.hide()
+            view.setParent(None)
             view.deleteLater()
         self.views = {}
+        self._ready.clear()
         self.title.setText(f"<b>{self.dashboard.title}</b>")
         bottom = 0
         for panel in self.dashboard.panels:
@@ -287,6 +297,8 @@ class MetricsPage(QWidget):
 
     def _close_source(self) -> None:
         self.timer.stop()
+        self._flush_timer.stop()
+        self._ready.clear()
         for job in (self._scrape_job, self._alerts_job):
             if job is not None:
                 job.cancel()
@@ -394,7 +406,7 @@ class MetricsPage(QWidget):
                 return  # still waiting for the last answer: do not pile up requests
             view.job.cancel()
         start, end = self.time_range.bounds()
-        view.show_loading()
+        view.show_loading(start, end)
         panel_id = view.panel.id
         view.job = (
             self.bridge.run(
@@ -406,15 +418,31 @@ class MetricsPage(QWidget):
             .failure(lambda error, v=view: self._panel_failed(v, error))
         )
 
-    def _panel_done(self, view: PanelView, data: PanelData) -> None:
-        view.show_data(data)
-        self.panelUpdated.emit(view.panel.id)
+    def _panel_done(self, view: PanelView, outcome: PanelData | BaseException) -> None:
+        # Drawn together: panels that answer within FLUSH_MS of each other share one repaint of the
+        # page instead of one each (bench/metrics_gui.py), and a slow panel holds the others up by
+        # FLUSH_MS at most.
+        view.job = None
+        self._ready[view.panel.id] = (view, outcome)
+        if all(v.job is None for v in self.views.values()):
+            self._flush()
+        elif not self._flush_timer.isActive():
+            self._flush_timer.start(FLUSH_MS)
 
     def _panel_failed(self, view: PanelView, error: BaseException) -> None:
         if not hasattr(error, "message"):
             log.error("panel %s failed", view.panel.id, exc_info=error)
-        view.show_error(error)
-        self.panelUpdated.emit(view.panel.id)
+        self._panel_done(view, error)
+
+    def _flush(self) -> None:
+        self._flush_timer.stop()
+        ready, self._ready = self._ready, {}
+        for panel_id, (view, outcome) in ready.items():
+            if isinstance(outcome, BaseException):
+                view.show_error(outcome)
+            else:
+                view.show_data(outcome)
+            self.panelUpdated.emit(panel_id)
 
     def _refresh_alerts(self) -> None:
         source = self.source
@@ -440,8 +468,9 @@ class MetricsPage(QWidget):
         if not isinstance(source, ScrapeSource) or self.bridge is None or self._scrape_job is not None:
             return
         time_range = self.time_range
+        start, end = time_range.bounds()
         for view in self.views.values():
-            view.show_loading()
+            view.show_loading(start, end)
 
         def failed(error: BaseException) -> None:
             self._scrape_job = None
