@@ -60,7 +60,6 @@ def make_page(qtbot: Any) -> Iterator[PageFactory]:
 
     yield make
     for page, bridge in made:
-        page.timer.stop()
         page.close()
         page.deleteLater()
         bridge.shutdown()

@@ -84,6 +84,11 @@ def answer(server: FakePrometheus, path: str, params: dict[str, str]) -> tuple[i
     return _error(400, "bad_data", f"unknown test query {query!r}")
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64  # a dashboard's worth of connections at once, on a loaded machine
+
+
 @contextmanager
 def fake_prometheus() -> Iterator[FakePrometheus]:
     state: dict[str, FakePrometheus] = {}
@@ -111,8 +116,7 @@ def fake_prometheus() -> Iterator[FakePrometheus]:
 
         do_GET = do_POST = _answer
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
+    httpd = _Server(("127.0.0.1", 0), Handler)
     host, port = httpd.server_address[:2]
     running = FakePrometheus(f"http://{host!s}:{port}")
     state["server"] = running

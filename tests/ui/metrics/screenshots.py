@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -51,6 +52,18 @@ def _page(prometheus_url: str, metrics_url: str) -> tuple[object, object]:
     return page, bridge
 
 
+def _grab_with_popup(window: Any, popup: Any) -> Any:
+    """``window`` grabbed with ``popup`` (a separate top-level window) painted where it stands."""
+    from PySide6.QtGui import QPainter
+
+    picture = window.grab()
+    if popup.isVisible():
+        painter = QPainter(picture)
+        painter.drawPixmap(window.mapFromGlobal(popup.mapToGlobal(popup.rect().topLeft())), popup.grab())
+        painter.end()
+    return picture
+
+
 def _all_drawn(page: object) -> bool:
     return all(v.data is not None or v.banner_kind for v in page.views.values())  # type: ignore[attr-defined]
 
@@ -63,6 +76,7 @@ def main(argv: list[str]) -> int:
         {"XDG_CONFIG_HOME": str(home / "c"), "XDG_DATA_HOME": str(home / "d"), "HOME": str(home)}
     )
 
+    from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
     from opsconsole.sandbox.server import start_background
@@ -99,9 +113,13 @@ def main(argv: list[str]) -> int:
             page.grab().save(str(written[-1]))  # type: ignore[attr-defined]
 
             editor = page.open_editor("request_rate")  # type: ignore[attr-defined]
-            _pump(1.0)
+            row = editor.add_query("", "")
+            row.expr.setFocus()
+            QTest.keyClicks(row.expr, "sum(rate(http_req")
+            _pump(10.0, lambda r=row: bool(r.completer.popup_items()))
+            _pump(0.5)
             written.append(out / f"metrics-editor-{scheme}.png")
-            editor.grab().save(str(written[-1]))
+            _grab_with_popup(editor, row.completer.completer.popup()).save(str(written[-1]))
             editor.reject()
             page.close()  # type: ignore[attr-defined]
             bridge.shutdown()  # type: ignore[attr-defined]
@@ -113,6 +131,7 @@ def main(argv: list[str]) -> int:
 
             with fake_prometheus() as fake:
                 page, bridge = _page(fake.url, "")
+                page.resize(SIZE[0], 1250)  # type: ignore[attr-defined]  # all nine cases
                 page.set_query_timeout(0.5)  # type: ignore[attr-defined]
                 page.show()  # type: ignore[attr-defined]
                 page.set_dashboard(case_dashboard())  # type: ignore[attr-defined]

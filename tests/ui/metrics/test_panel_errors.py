@@ -14,7 +14,8 @@ from .fake_prometheus import FakePrometheus
 
 def test_each_bad_answer_stays_in_its_panel(make_page: Any, server: FakePrometheus, qtbot: Any) -> None:
     page = make_page(server.url)
-    page.set_query_timeout(0.5)
+    # Long enough that a loaded machine does not time the good answers out too; the "slow" one never comes.
+    page.set_query_timeout(2.0)
     with panels_updated(qtbot, page, set(CASES)):
         page.set_dashboard(case_dashboard())
     views = page.views
@@ -31,7 +32,7 @@ def test_each_bad_answer_stays_in_its_panel(make_page: Any, server: FakePromethe
     assert kind == "error" and "HTTP 502" in text and "not an answer from Prometheus" in text
     assert "502 Bad Gateway" in text and "<html>" not in text
     kind, text = banner("slow")
-    assert kind == "error" and "timed out" in text
+    assert kind == "error" and text == "No answer from 127.0.0.1 within 3 s (timed out)"
     kind, text = banner("nan")
     assert kind == "warning" and "NaN" in text and "+Inf" in text and "not drawn" in text
     nan = views["nan"].data

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import pyqtgraph as pg
+import pyqtgraph as pg  # type: ignore[import-untyped]
 
 from ...metrics.units import format_value
 
@@ -26,7 +26,7 @@ class UnitAxis(pg.AxisItem):  # type: ignore[misc]
         """Bytes on binary steps (256 MiB, 512 MiB, 1 GiB...) so the labels read as round numbers."""
         span = maxVal - minVal
         if self.unit != "bytes" or not span > 0 or not math.isfinite(span):
-            return super().tickSpacing(minVal, maxVal, size)  # type: ignore[no-any-return]
+            return super().tickSpacing(minVal, maxVal, size)
         wanted = max(2, int(size / 60))  # about one label per 60 px
         spacing = 2.0 ** math.ceil(math.log2(span / wanted))
         return [(spacing, 0.0), (spacing / 2, 0.0)]

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
+import pyqtgraph as pg  # type: ignore[import-untyped]
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
@@ -358,7 +358,9 @@ class PanelView(QFrame):
             axis.setTextPen(pg.mkPen(text))
         base = palette.base().color()
         grid = QColor(
-            *(round(0.86 * b + 0.14 * t) for b, t in zip(base.getRgb()[:3], text.getRgb()[:3], strict=True))
+            round(0.86 * base.red() + 0.14 * text.red()),
+            round(0.86 * base.green() + 0.14 * text.green()),
+            round(0.86 * base.blue() + 0.14 * text.blue()),
         )
         for axis in (self.axis, self.time_axis):
             axis.setTickPen(pg.mkPen(grid))

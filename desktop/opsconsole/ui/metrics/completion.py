@@ -145,8 +145,8 @@ class PromQLCompleter(QObject):
         self.model.setStringList(found)
         if found:
             self.completer.complete()
-        else:
-            self.completer.popup().hide()
+        elif (popup := self.completer.popup()) is not None:
+            popup.hide()
 
     def popup_items(self) -> list[str]:
         return list(self.model.stringList())

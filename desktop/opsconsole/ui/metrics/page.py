@@ -14,11 +14,13 @@ twice. In direct-scrape mode one job per scrape feeds every panel (one fetch, on
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -37,7 +39,7 @@ from PySide6.QtWidgets import (
 from ...metrics import dashboard as dashboards
 from ...metrics.api import Alert
 from ...metrics.dashboard import Dashboard, DashboardError, Panel
-from ...metrics.durations import parse_duration
+from ...metrics.durations import format_duration, parse_duration
 from ..shell.context import PageContext
 from . import export
 from .alerts import AlertStrip
@@ -49,7 +51,7 @@ from .timerange import TimeRange, TimeRangePicker
 
 log = logging.getLogger("opsconsole.ui.metrics")
 
-ROW_PX = 62  # one grid row of the dashboard layout
+ROW_PX = 70  # one grid row of the dashboard layout
 FLUSH_MS = 50  # panels answering this close together are drawn in one go
 REFRESH_CHOICES = (("Off", 0), ("5s", 5), ("10s", 10), ("30s", 30), ("1m", 60), ("5m", 300))
 SCRAPE_CHOICES = (("1s", 1), ("2s", 2), ("5s", 5), ("10s", 10), ("15s", 15), ("30s", 30), ("1m", 60))
@@ -136,6 +138,9 @@ class MetricsPage(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 10)
+        # An explicit minimum, below the toolbar's natural width: the window's detail panel and a
+        # narrow window may squeeze the page (the grid scrolls; the toolbar gets tight).
+        self.setMinimumSize(320, 240)
         layout.addLayout(toolbar)
         layout.addWidget(self.notice)
         layout.addWidget(self.alerts)
@@ -171,7 +176,19 @@ class MetricsPage(QWidget):
             return dashboards.default(), f"Your saved dashboard could not be used; showing the default. {exc}"
 
     def set_dashboard(self, dashboard: Dashboard) -> None:
+        """Show ``dashboard``, with its own time range, refresh and scrape intervals."""
         self.dashboard = dashboard
+        self.range_picker.blockSignals(True)
+        self.range_picker.set_range(TimeRange(parse_duration(dashboard.range)))
+        self.range_picker.blockSignals(False)
+        for combo, value in (
+            (self.refresh_combo, parse_duration(dashboard.refresh)),
+            (self.scrape_combo, parse_duration(dashboard.scrape_interval)),
+        ):
+            combo.blockSignals(True)
+            self._select_combo(combo, int(value))
+            combo.blockSignals(False)
+        self.scrape_interval = float(self.scrape_combo.currentData())
         self._build_grid()
         self._setup_source()
         self.dashboardChanged.emit()
@@ -199,9 +216,12 @@ class MetricsPage(QWidget):
             self.grid.addWidget(view, lay.y, lay.x, lay.h, lay.w)
             self.views[panel.id] = view
             bottom = max(bottom, lay.y + lay.h)
-        for row in range(bottom):
-            self.grid.setRowMinimumHeight(row, ROW_PX)
-            self.grid.setRowStretch(row, 1)
+        # Rows of a fixed height, as in Grafana: a panel keeps the size its layout gives it whatever the
+        # window's height, and a tall dashboard scrolls. Rows left over from a larger dashboard go flat.
+        for row in range(max(bottom, self.grid.rowCount())):
+            self.grid.setRowMinimumHeight(row, ROW_PX if row < bottom else 0)
+            self.grid.setRowStretch(row, 0)
+        self.grid.setRowStretch(bottom, 1)
         for column in range(dashboards.GRID_COLUMNS):
             self.grid.setColumnStretch(column, 1)
 
@@ -258,9 +278,12 @@ class MetricsPage(QWidget):
         prometheus_url = profile.prometheus_url if profile else ""
         metrics_url = profile.metrics_url if profile else ""
         model = self.mode_combo.model()
+        assert isinstance(model, QStandardItemModel)  # a QComboBox's own model
         for row, (key, _text) in enumerate(MODES):
             available = bool(prometheus_url if key == "prometheus" else metrics_url)
-            model.item(row).setEnabled(available)
+            item = model.item(row)
+            if item is not None:
+                item.setEnabled(available)
         if self.mode == "prometheus" and not prometheus_url and metrics_url:
             self.mode_combo.blockSignals(True)
             self.set_mode("scrape")
@@ -334,6 +357,10 @@ class MetricsPage(QWidget):
             self.refresh(force=True)
             self._arm_timer()
 
+    def closeEvent(self, event: Any) -> None:
+        self._close_source()  # timers stopped, jobs cancelled, the HTTP client closed
+        super().closeEvent(event)
+
     def hideEvent(self, event: Any) -> None:
         # Nobody looks at a hidden page: stop asking the server (a direct scrape keeps its buffers).
         super().hideEvent(event)
@@ -366,6 +393,13 @@ class MetricsPage(QWidget):
     def set_scrape_interval(self, seconds: float) -> None:
         """Direct scrape every ``seconds`` (also values not in the menu, for tests and benchmarks)."""
         self.scrape_interval = seconds
+        self.scrape_combo.blockSignals(True)
+        index = self.scrape_combo.findData(int(seconds)) if seconds == int(seconds) else -1
+        if index < 0:
+            self.scrape_combo.addItem(f"Scrape every {format_duration(seconds)}", seconds)
+            index = self.scrape_combo.count() - 1
+        self.scrape_combo.setCurrentIndex(index)
+        self.scrape_combo.blockSignals(False)
         if isinstance(self.source, ScrapeSource):
             self._setup_source()
 
@@ -414,8 +448,8 @@ class MetricsPage(QWidget):
                 owner=view,
                 name=f"metrics-{panel_id}",
             )
-            .success(lambda data, v=view: self._panel_done(v, data))
-            .failure(lambda error, v=view: self._panel_failed(v, error))
+            .success(functools.partial(self._panel_done, view))
+            .failure(functools.partial(self._panel_failed, view))
         )
 
     def _panel_done(self, view: PanelView, outcome: PanelData | BaseException) -> None:
@@ -519,7 +553,12 @@ class MetricsPage(QWidget):
             parent=self,
         )
         self.editor = editor
-        editor.accepted.connect(lambda: editor.result_panel and self.replace_panel(editor.result_panel))
+
+        def accepted() -> None:
+            if editor.result_panel is not None:
+                self.replace_panel(editor.result_panel)
+
+        editor.accepted.connect(accepted)
         editor.finished.connect(lambda _r: editor.deleteLater())
         editor.open()
         return editor
