@@ -121,9 +121,18 @@ def test_histogram_quantiles_from_bucket_increases() -> None:
 
 
 def test_a_failed_parse_is_every_panels_message() -> None:
-    s = scraper(cpu=ScrapeSpec("system_cpu_percent"))
-    update = s.ingest(b'x{a="unterminated} 1\n', "text/plain", 0.0)
+    s = scraper(cpu=ScrapeSpec("system_cpu_percent"), up=ScrapeSpec("up"))
+    update = s.ingest(b'up 1\nsystem_cpu_percent{a="unterminated} 1\n', "text/plain", 0.0)
     assert update.errors["cpu"] is not None and "Prometheus text" in update.errors["cpu"]
+    assert update.errors["up"] == update.errors["cpu"]
+
+
+def test_only_the_panels_families_are_parsed() -> None:
+    # A broken family no panel shows does not cost the panels their data (nor its parse time).
+    s = scraper(cpu=ScrapeSpec("system_cpu_percent"))
+    update = s.ingest(b'x{a="unterminated} 1\nsystem_cpu_percent 12\n', "text/plain", 0.0)
+    assert update.errors == {"cpu": None} and update.samples == 1
+    assert series(s, "cpu") == {(): [12.0]}
 
 
 def test_series_that_disappear_forget_their_counter_state() -> None:
