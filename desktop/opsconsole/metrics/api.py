@@ -317,7 +317,8 @@ def _ts(seconds: float) -> str:
 
 
 def _num(value: float) -> str:
-    return f"{value:g}" if value == int(value) else f"{value:.3f}".rstrip("0")
+    """Seconds as the API reads them: ``15``, ``0.5``, ``2592000`` (never ``2.592e+06``)."""
+    return str(int(value)) if value == int(value) else f"{value:.3f}".rstrip("0")
 
 
 def _range_params(

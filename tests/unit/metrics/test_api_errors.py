@@ -191,3 +191,15 @@ async def test_label_values_are_capped_even_when_the_server_ignores_limit(
         values = await PrometheusAPI(client, big.url).label_values("__name__", limit=500)
         assert values == [f"metric_{i}" for i in range(500)]
         assert "limit=500" in big.requests[0][1]
+
+
+async def test_numbers_in_the_request_read_as_durations(
+    server: StubServer, client: httpx.AsyncClient
+) -> None:
+    server.requests.clear()
+    await PrometheusAPI(client, server.url + "/empty", timeout=7.5).query_range(
+        "x", 0, 30 * 86400, 30 * 86400
+    )
+    params = parse_qs(server.requests[0][1].split("?", 1)[1])
+    assert params["step"] == ["2592000"] and params["timeout"] == ["7.5"]
+    assert params["start"] == ["0.000"] and params["end"] == ["2592000.000"]

@@ -64,6 +64,14 @@ def test_counter_reset_counts_the_new_value_as_the_increase() -> None:
     assert series(s, "rate") == {(): [1.0, 4.0]}
 
 
+def test_a_nan_counter_value_is_a_gap_not_a_poisoned_series() -> None:
+    s = scraper(rate=ScrapeSpec("http_requests_total", "rate", by=()))
+    for t, v in ((0, 10), (10, math.nan), (20, 30)):
+        s.ingest(exposition({("/a", "200"): v}), "text/plain", float(t))
+    # NaN skipped; 10 -> 30 over 20 s per method, two methods.
+    assert series(s, "rate") == {(): [2.0]}
+
+
 def test_rate_over_a_window() -> None:
     s = scraper(rate=ScrapeSpec("http_requests_total", "rate", by=(), window=20.0))
     for t, v in ((0, 0), (10, 10), (20, 40), (30, 50)):
