@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.support.prometheus import RunningPrometheus
 
 ROOT = Path(__file__).resolve().parents[3]
