@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from tests.support.prometheus import RunningPrometheus, wait_until
 
 from opsconsole import net
 from opsconsole.metrics import dashboard
@@ -23,6 +22,7 @@ from opsconsole.metrics.panels import fetch_dashboard
 from opsconsole.metrics.quantile import bucket_quantile
 from opsconsole.metrics.scraper import DirectScraper
 from opsconsole.metrics.step import choose_step, expand_variables
+from tests.support.prometheus import RunningPrometheus, wait_until
 
 
 def generate_traffic(prom: RunningPrometheus, rounds: int = 5) -> None:

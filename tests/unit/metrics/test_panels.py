@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import httpx
 import numpy as np
 import pytest
-from tests.unit.metrics.stub_server import StubServer, stub_server
 
 from opsconsole.metrics import dashboard
 from opsconsole.metrics.api import PrometheusAPI
@@ -24,6 +23,7 @@ from opsconsole.metrics.panels import (
     step_warning,
 )
 from opsconsole.metrics.step import choose_step
+from tests.unit.metrics.stub_server import StubServer, stub_server
 
 MATRIX = {
     "status": "success",
