@@ -249,7 +249,7 @@ class PrometheusAPI:
                 for t in (data.get("activeTargets") or [] if isinstance(data, dict) else [])
                 if isinstance(t, dict)
                 and t.get("scrapeInterval")
-                and (not job or t.get("labels", {}).get("job") == job)
+                and (not job or (t.get("labels") or {}).get("job") == job)
             ]
             if intervals:
                 return min(intervals)
