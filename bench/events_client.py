@@ -31,7 +31,8 @@ from typing import Any
 from websockets.asyncio.client import connect
 
 from bench.sandbox_events import BATCH, DATA, TOKEN, BareBroadcast, SandboxStream
-from opsconsole.events import Backoff, Event, EventStream, Phase, StreamStatus
+from opsconsole.events import Backoff, Event, Phase, StreamStatus
+from opsconsole.events.stream import EventStream
 
 REPEATS = 3
 EVENTS = 20_000

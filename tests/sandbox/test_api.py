@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support.postgres import fresh_database
-from tests.support.sandbox import ADMIN, SUPPORT, VIEWER, bearer, obtain_tokens, test_settings
 
 from opsconsole.sandbox.server import RunningSandbox, start_background
+from tests.support.postgres import fresh_database
+from tests.support.sandbox import ADMIN, SUPPORT, VIEWER, bearer, obtain_tokens, test_settings
 
 SEEDED = 300
 

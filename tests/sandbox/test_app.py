@@ -10,11 +10,11 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from tests.support.sandbox import ADMIN, VIEWER, bearer, obtain_tokens
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from opsconsole.sandbox.server import RunningSandbox
+from tests.support.sandbox import ADMIN, VIEWER, bearer, obtain_tokens
 
 
 def test_api_changes_reach_the_event_stream(sandbox: RunningSandbox) -> None:

@@ -13,7 +13,6 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.sandbox.live_support import collect, event_ids, postgres_engine, sqlite_engine
 
 from opsconsole.sandbox.events import (
     Event,
@@ -27,6 +26,7 @@ from opsconsole.sandbox.events import (
     topic_matches,
     validate_pattern,
 )
+from tests.sandbox.live_support import collect, event_ids, postgres_engine, sqlite_engine
 
 # --- topic matching ------------------------------------------------------------------------------
 

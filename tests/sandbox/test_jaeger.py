@@ -11,13 +11,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from tests.sandbox.live_support import serve
-from tests.support.sandbox import SUPPORT, bearer, obtain_tokens
 
 from opsconsole.sandbox import jaeger
 from opsconsole.sandbox.jaeger import parse_duration_us
 from opsconsole.sandbox.server import RunningSandbox
 from opsconsole.sandbox.tracing import TraceStore, TracingMiddleware, span
+from tests.sandbox.live_support import serve
+from tests.support.sandbox import SUPPORT, bearer, obtain_tokens
 
 # A trace as Jaeger's query service returns it from GET /api/traces/{id} (Jaeger 1.x, the HotROD demo
 # app), in the UI model of jaeger's model/json package: every field the UI reads, with its JSON type.

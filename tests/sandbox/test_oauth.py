@@ -14,6 +14,10 @@ import httpx
 import jwt
 import pytest
 import sqlalchemy as sa
+
+from opsconsole.sandbox import db
+from opsconsole.sandbox.oauth import InvalidToken
+from opsconsole.sandbox.server import RunningSandbox, start_background
 from tests.support.sandbox import (
     ADMIN,
     ALL_SCOPES,
@@ -31,11 +35,8 @@ from tests.support.sandbox import (
     test_settings,
 )
 
-from opsconsole.sandbox import db
-from opsconsole.sandbox.oauth import InvalidToken
-from opsconsole.sandbox.server import RunningSandbox, start_background
-
 REDIRECT = "http://127.0.0.1:7777/callback"
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +93,12 @@ def test_discovery_documents_describe_the_server(client: httpx.Client, sb: Runni
     for path in ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"):
         doc = client.get(path).json()
         assert doc["issuer"] == sb.url
-        for endpoint in ("authorization", "token", "revocation", "userinfo"):
+        for endpoint in ("authorization", "token", "revocation", "userinfo", "device_authorization"):
             assert doc[f"{endpoint}_endpoint"].startswith(sb.url + "/")
         assert doc["code_challenge_methods_supported"] == ["S256"]
         assert doc["authorization_response_iss_parameter_supported"] is True
         assert set(ALL_SCOPES) <= set(doc["scopes_supported"])
-        assert doc["grant_types_supported"] == ["authorization_code", "refresh_token"]
+        assert doc["grant_types_supported"] == ["authorization_code", "refresh_token", DEVICE_GRANT]
         assert client.get(doc["jwks_uri"]).status_code == 200
     assert (
         "RS256"
@@ -347,7 +348,7 @@ def test_expired_and_forged_access_tokens_are_rejected(client: httpx.Client, sb:
     auth = sb.app.state.auth
     with db.reading(sb.app.state.engine) as conn:
         admin_id = conn.execute(sa.select(db.users.c.id).where(db.users.c.email_key == ADMIN)).scalar_one()
-    expired = auth._access_token(
+    expired = auth.access_token(
         subject=admin_id, scopes=["read:users"], client_id=CLIENT_ID, session_id=None, ttl=-5
     )
     with pytest.raises(InvalidToken, match="expired"):

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.support.sandbox import ADMIN, obtain_tokens
 
 from opsconsole.sandbox.server import RunningSandbox
+from tests.support.sandbox import ADMIN, obtain_tokens
 
 CONFIG = """
 [checks.positive_data_acceptance]

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.support.sandbox import test_settings
 
 from opsconsole.sandbox.server import SandboxStartError, serve, start_background
 from opsconsole.sandbox.settings import SandboxSettings
+from tests.support.sandbox import test_settings
 
 
 def _port_is_free(port: int) -> bool:

@@ -19,8 +19,6 @@ import jwt
 import pytest
 from fastapi import FastAPI, Header, HTTPException
 from prometheus_client.parser import text_string_to_metric_families
-from tests.sandbox.live_support import collect, serve, sqlite_engine
-from tests.support.sandbox import VIEWER, bearer, obtain_tokens
 from websockets.asyncio.client import connect
 
 from opsconsole.sandbox import synthetic
@@ -33,6 +31,8 @@ from opsconsole.sandbox.synthetic import (
     generate_events,
     generate_traffic,
 )
+from tests.sandbox.live_support import collect, serve, sqlite_engine
+from tests.support.sandbox import VIEWER, bearer, obtain_tokens
 
 # --- pacing --------------------------------------------------------------------------------------
 

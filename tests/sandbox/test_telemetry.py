@@ -13,13 +13,13 @@ import pytest
 from fastapi import FastAPI, WebSocket
 from fastapi.responses import StreamingResponse
 from prometheus_client.parser import text_string_to_metric_families
-from tests.sandbox.live_support import serve
-from tests.support.sandbox import ADMIN, bearer, obtain_tokens
 from websockets.asyncio.client import connect
 
 from opsconsole.sandbox import telemetry
 from opsconsole.sandbox.server import RunningSandbox
 from opsconsole.sandbox.telemetry import OTHER_METHOD, UNMATCHED, Metrics
+from tests.sandbox.live_support import serve
+from tests.support.sandbox import ADMIN, bearer, obtain_tokens
 
 
 def make_app(metrics: Metrics) -> FastAPI:

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 from fastapi import Depends, FastAPI, HTTPException
-from tests.sandbox.live_support import serve
 
 from opsconsole.sandbox.tracing import (
     MAX_SPANS_PER_TRACE,
@@ -21,6 +20,7 @@ from opsconsole.sandbox.tracing import (
     normalize_trace_id,
     span,
 )
+from tests.sandbox.live_support import serve
 
 
 def traced_app(store: TraceStore) -> FastAPI:

@@ -17,8 +17,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from tests.sandbox.live_support import make_token, serve, sqlite_engine, verify_test_token
-from tests.support.sandbox import ADMIN, VIEWER, bearer, obtain_tokens
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
@@ -26,6 +24,8 @@ from websockets.typing import Subprotocol
 from opsconsole.sandbox import ws
 from opsconsole.sandbox.events import EventBus
 from opsconsole.sandbox.server import RunningSandbox
+from tests.sandbox.live_support import make_token, serve, sqlite_engine, verify_test_token
+from tests.support.sandbox import ADMIN, VIEWER, bearer, obtain_tokens
 
 
 def ws_app(bus: EventBus, *, heartbeat_interval: float = 15.0) -> FastAPI:

@@ -12,12 +12,13 @@ import asyncio
 import contextlib
 import json
 import sys
-from typing import Any, Protocol, TextIO
+from typing import Protocol, TextIO
 
 from ..config import Profile
 from ..errors import OpsError
 from .model import Event, Gap, Phase, StreamStatus
 from .stream import EventStream
+from .summary import summarize
 from .topics import validate_pattern
 
 
@@ -96,19 +97,7 @@ async def _tail(
 def _line(event: Event, *, as_json: bool) -> str:
     if as_json:
         return json.dumps(event.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
-    return f"{event.id:>8}  {event.time}  {event.topic:<20}  {_summary(event.data)}\n"
-
-
-def _summary(data: dict[str, Any]) -> str:
-    """One readable line of an event's data: the user's email, a role's name, an alert's text."""
-    for key in ("user", "role", "alert"):
-        value = data.get(key)
-        if isinstance(value, dict):
-            name = value.get("email") or value.get("name") or value.get("summary") or value.get("id")
-            if name:
-                return f"{key} {name}"
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return text if len(text) <= 120 else text[:117] + "..."
+    return f"{event.id:>8}  {event.time}  {event.topic:<20}  {summarize(event.topic, event.data)}\n"
 
 
 def _status(status: StreamStatus) -> None:

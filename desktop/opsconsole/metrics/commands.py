@@ -18,7 +18,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, Protocol, TextIO
 from urllib.parse import urlsplit
 
 import httpx
@@ -26,22 +25,12 @@ import httpx
 from .. import net
 from ..config import Profile
 from ..errors import OpsError
+from ..handler import CommandContext
 from . import exposition
 from .api import PrometheusAPI, QueryResult
 from .durations import parse_duration
 from .errors import UsageError
 from .legend import series_name
-
-
-class CliContext(Protocol):
-    """What these handlers use of ``opsconsole.cli.CliContext`` (feature rooms never import the CLI)."""
-
-    json: bool
-    out: TextIO
-
-    def profile(self) -> Profile: ...
-
-    def emit(self, obj: Any, text: str | None = None) -> None: ...
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -81,7 +70,7 @@ async def metrics_client(profile: Profile, url: str) -> AsyncIterator[httpx.Asyn
         yield client
 
 
-def query(ctx: CliContext, args: argparse.Namespace) -> int:
+def query(ctx: CommandContext, args: argparse.Namespace) -> int:
     profile = ctx.profile()
     if not profile.prometheus_url:
         raise OpsError(
@@ -127,7 +116,7 @@ def _num(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def scrape(ctx: CliContext, args: argparse.Namespace) -> int:
+def scrape(ctx: CommandContext, args: argparse.Namespace) -> int:
     profile = ctx.profile()
     url = args.url or profile.metrics_url
     if not url:

@@ -23,6 +23,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect, Engine
 
 from .settings import SandboxSettings
@@ -222,8 +224,61 @@ revoked_access_tokens = sa.Table(
 )
 
 
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    # Failed sign-ins per account ("account:" + SHA-256 of the lower-cased email, so typed guesses are
+    # not kept) and per client address ("address:" + IP). A row is forgotten at expires_at.
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("failures", sa.Integer(), nullable=False),
+    sa.Column("locked_until", UTCDateTime(), nullable=True),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Index(None, "expires_at"),
+)
+
+used_forms = sa.Table(
+    "used_forms",
+    metadata,
+    # The ids of sealed login and consent forms already posted: each form is good for one post.
+    sa.Column("form_id", sa.String(64), primary_key=True),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Index(None, "expires_at"),
+)
+
+device_codes = sa.Table(
+    "device_codes",
+    metadata,
+    # RFC 8628: one pending sign-in from another device. Only hashes of both codes are stored.
+    sa.Column("device_code_hash", sa.String(64), primary_key=True),
+    sa.Column("user_code_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("scope", sa.String(1000), nullable=False),
+    # pending -> approved | denied; approved -> used (tokens issued, once).
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("auth_time", UTCDateTime(), nullable=True),
+    sa.Column("interval", sa.Integer(), nullable=False),
+    sa.Column("last_poll_at", UTCDateTime(), nullable=True),
+    sa.Column("session_id", sa.Uuid(), nullable=True),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("status IN ('pending', 'approved', 'denied', 'used')", name="status"),
+    sa.Index(None, "expires_at"),
+)
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def insert_new(conn: Connection, table: sa.Table, **values: Any) -> bool:
+    """INSERT a row unless its key exists (``ON CONFLICT DO NOTHING``); True when this call inserted it.
+
+    Atomic on both databases, so two concurrent callers cannot both get True for one key.
+    """
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT through SQLAlchemy.
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return conn.execute(statement).first() is not None
 
 
 def pairs(rows: Iterable[Any]) -> dict[Any, Any]:
@@ -340,7 +395,14 @@ def purge_expired(engine: Engine) -> int:
     now = utcnow()
     deleted = 0
     with writing(engine) as conn:
-        for table in (oauth_codes, refresh_tokens, revoked_access_tokens):
+        for table in (
+            oauth_codes,
+            refresh_tokens,
+            revoked_access_tokens,
+            used_forms,
+            device_codes,
+            login_throttle,
+        ):
             deleted += conn.execute(sa.delete(table).where(table.c.expires_at < now)).rowcount
         deleted += conn.execute(sa.delete(oauth_sessions).where(oauth_sessions.c.expires_at < now)).rowcount
     return deleted

@@ -12,11 +12,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import Profile
 from ..errors import OpsError
+from ..handler import CommandContext
 from .backend import TraceReader, normalize_trace_id, reader_for
 from .critical_path import critical_path, critical_spans
 from .files import read_trace_file
@@ -25,18 +26,7 @@ from .model import Trace
 from .query import SearchQuery, parse_duration_us
 from .render import summaries_table, trace_json, trace_tree
 
-__all__ = ["search", "show"]
-
-
-class CliContext(Protocol):
-    """What these handlers use of ``opsconsole.cli.CliContext`` (feature rooms never import the CLI)."""
-
-    json: bool
-    out: TextIO
-
-    def profile(self) -> Profile: ...
-
-    def emit(self, obj: Any, text: str | None = None) -> None: ...
+__all__ = ["is_own_traces_server", "open_reader", "search", "show"]
 
 
 class NoTracesBackend(OpsError):
@@ -46,6 +36,13 @@ class NoTracesBackend(OpsError):
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     return parts.scheme, parts.hostname or "", parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+
+
+def is_own_traces_server(profile: Profile) -> bool:
+    """Whether ``traces_url`` is on the origin of the profile's API or issuer: only then may the
+    sign-in token go with trace requests."""
+    own = {_origin(u) for u in (profile.api_url, profile.issuer) if u}
+    return bool(profile.traces_url) and _origin(profile.traces_url) in own
 
 
 @asynccontextmanager
@@ -59,8 +56,7 @@ async def open_reader(profile: Profile) -> AsyncIterator[TraceReader]:
             hint='add traces_url = "http://…" and traces_api = "jaeger" | "otlp" | "zipkin" to the profile',
         )
     base = profile.traces_url.rstrip("/") + "/"
-    own = {_origin(u) for u in (profile.api_url, profile.issuer) if u}
-    if _origin(base) in own:
+    if is_own_traces_server(profile):
         from ..auth.session import open_session
 
         async with open_session(profile) as session:
@@ -72,7 +68,7 @@ async def open_reader(profile: Profile) -> AsyncIterator[TraceReader]:
         yield reader_for(profile.traces_api, client)
 
 
-def search(ctx: CliContext, args: argparse.Namespace) -> int:
+def search(ctx: CommandContext, args: argparse.Namespace) -> int:
     profile = ctx.profile()
     query = SearchQuery(
         service=args.service or None,
@@ -94,7 +90,7 @@ def search(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def show(ctx: CliContext, args: argparse.Namespace) -> int:
+def show(ctx: CommandContext, args: argparse.Namespace) -> int:
     target: str = args.trace
     path = Path(target).expanduser()
     if path.is_file():

@@ -9,6 +9,8 @@ protobuf's JSON mapping gives bytes, as Tempo writes them); int64 values and tim
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -28,7 +30,7 @@ from .model import (
     TraceSummary,
     tag_value,
 )
-from .parsing import Interner, fail, field, hex_id, interner, json_text
+from .parsing import Interner, decode_json, fail, field, gc_paused, hex_id, interner, json_text
 from .query import SearchQuery
 
 __all__ = ["OtlpReader", "looks_like_otlp", "traces_from_otlp"]
@@ -291,17 +293,19 @@ class OtlpReader:
             for key, value in query.tags.items():
                 params[f"query.attributes[{key}]"] = value
             try:
-                body = await net.request_json(self.client, "GET", "api/v3/traces", params=params)
+                response = await net.request(self.client, "GET", "api/v3/traces", params=params)
             except net.ApiError as exc:
                 if exc.is_not_found:  # Jaeger v2 answers 404 when nothing matched
                     return []
                 raise
-            return query.newest(t.summary() for t in traces_from_otlp(body or {"resourceSpans": []}))
-        tags = [f"{k}={v}" for k, v in query.tags.items()]
+            found = await asyncio.to_thread(_stream_traces, response.content)
+            return query.newest(t.summary() for t in found)
+        pairs = [*query.tags.items()]
         if query.service:
-            tags.append(f"service.name={query.service}")
+            pairs.append(("service.name", query.service))
         if query.operation:
-            tags.append(f"name={query.operation}")
+            pairs.append(("name", query.operation))
+        tags = [f"{k}={_logfmt(v)}" for k, v in pairs]
         tempo: dict[str, str | int] = {
             "limit": query.limit,
             "start": start_us // 1_000_000,
@@ -318,7 +322,33 @@ class OtlpReader:
 
     async def trace(self, trace_id: str) -> Trace:
         path = "api/v3/traces/" if await self._is_jaeger_v3() else "api/traces/"
-        return await get_trace(self.client, path + trace_id, trace_id, traces_from_otlp)
+        return await get_trace(self.client, path + trace_id, trace_id, traces_from_otlp, _stream_traces)
+
+
+def _logfmt(value: str) -> str:
+    """A value in Tempo's logfmt ``tags`` parameter: quoted when it holds spaces, quotes or ``=``."""
+    if value and not any(c in value for c in ' "=\\'):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _stream_traces(content: bytes) -> list[Trace]:
+    """The traces of a Jaeger v2 answer (search or one trace): one ``{"result": ...}`` document, or one
+    per line as a gRPC gateway streams them; a trace split over several chunks is put back together.
+    Tempo's single document reads the same way."""
+    with gc_paused():
+        try:
+            chunks = [decode_json(content)] if content.strip() else []
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            chunks = [decode_json(line) for line in content.splitlines() if line.strip()]
+        by_id: dict[str, Trace] = {}
+        for chunk in chunks:
+            for trace in traces_from_otlp(chunk):
+                if trace.trace_id in by_id:
+                    by_id[trace.trace_id].spans.extend(trace.spans)
+                else:
+                    by_id[trace.trace_id] = trace
+        return list(by_id.values())
 
 
 def _tag_values(body: Any) -> list[str]:

@@ -23,6 +23,7 @@ __all__ = ["IdCache", "Interner", "fail", "field", "hex_id", "interner", "json_t
 
 _gc_lock = threading.Lock()
 _gc_holders = 0
+_gc_was_enabled = True
 
 
 @contextmanager
@@ -33,17 +34,18 @@ def gc_paused() -> Iterator[None]:
     the young ones again and again, all of them live: measured, it was a third of the time of
     opening a big trace. Nothing built here is cyclic garbage, so nothing is lost by waiting.
     Counted, so that two threads opening traces at once do not re-enable it under each other."""
-    global _gc_holders
+    global _gc_holders, _gc_was_enabled
     with _gc_lock:
+        if _gc_holders == 0:
+            _gc_was_enabled = gc.isenabled()  # as the first holder found it, not as a second one does
+            gc.disable()
         _gc_holders += 1
-        was_enabled = gc.isenabled()
-        gc.disable()
     try:
         yield
     finally:
         with _gc_lock:
             _gc_holders -= 1
-            if _gc_holders == 0 and was_enabled:
+            if _gc_holders == 0 and _gc_was_enabled:
                 gc.enable()
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from tests.support.keyring_service import SecretService, use
 
 from opsconsole.auth.errors import TokenStorageError
 from opsconsole.auth.store import SERVICE, KeyringStore, inspect_backend, open_store
 from opsconsole.auth.tokens import TokenSet
 from opsconsole.config import Profile
+from tests.support.keyring_service import SecretService, use
 
 pytestmark = pytest.mark.keyring
 

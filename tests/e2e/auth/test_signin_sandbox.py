@@ -17,9 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support.keyring_service import SecretService
-from tests.support.sandbox import PASSWORD, SUPPORT, scripted_login
-from tests.support.scripted_browser import browser_command
 
 from opsconsole import paths
 from opsconsole.auth import SignInRefused
@@ -29,6 +26,9 @@ from opsconsole.auth.store import SERVICE, MemoryStore
 from opsconsole.auth.tokens import TokenSet
 from opsconsole.config import Profile
 from opsconsole.sandbox.server import RunningSandbox
+from tests.support.keyring_service import SecretService
+from tests.support.sandbox import PASSWORD, SUPPORT, scripted_login
+from tests.support.scripted_browser import browser_command
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow

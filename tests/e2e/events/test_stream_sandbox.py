@@ -16,11 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support.sandbox import ADMIN, CLIENT_ID, obtain_tokens
 
 from opsconsole.auth.errors import SessionEnded
-from opsconsole.events import Backoff, Event, EventStream, Gap, Phase, StreamStatus
+from opsconsole.events import Backoff, Event, Gap, Phase, StreamStatus
+from opsconsole.events.stream import EventStream
 from opsconsole.sandbox.server import RunningSandbox
+from tests.support.sandbox import ADMIN, CLIENT_ID, obtain_tokens
 
 pytestmark = pytest.mark.timeout(90)
 

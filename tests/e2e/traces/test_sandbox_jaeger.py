@@ -19,12 +19,12 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.support.sandbox import SUPPORT, bearer, obtain_tokens
 
 from opsconsole import net
 from opsconsole.sandbox.server import RunningSandbox
 from opsconsole.traces import SearchQuery, TraceNotFound, critical_path, layout, tag_value
 from opsconsole.traces.jaeger import JaegerReader
+from tests.support.sandbox import SUPPORT, bearer, obtain_tokens
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow

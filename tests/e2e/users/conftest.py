@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.support.sandbox import ADMIN, CLIENT_ID, SUPPORT, VIEWER, obtain_tokens
 
 from opsconsole import cli
 from opsconsole.auth.session import Session
@@ -25,6 +24,7 @@ from opsconsole.auth.tokens import TokenSet
 from opsconsole.config import Profile
 from opsconsole.sandbox.server import RunningSandbox
 from opsconsole.users import UsersClient
+from tests.support.sandbox import ADMIN, CLIENT_ID, SUPPORT, VIEWER, obtain_tokens
 
 ACCOUNTS = {"admin": ADMIN, "support": SUPPORT, "viewer": VIEWER}
 

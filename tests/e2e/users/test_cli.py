@@ -10,11 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.e2e.users.conftest import CliRun, SignedIn, write_profiles
-from tests.support.sandbox import ADMIN, SUPPORT, VIEWER, bearer, obtain_tokens
 
 from opsconsole import cli
 from opsconsole.users import UsersClient
+from tests.e2e.users.conftest import CliRun, SignedIn, write_profiles
+from tests.support.sandbox import ADMIN, SUPPORT, VIEWER, bearer, obtain_tokens
 
 pytestmark = pytest.mark.slow
 

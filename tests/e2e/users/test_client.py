@@ -8,14 +8,14 @@ import json
 from collections.abc import Callable
 
 import pytest
-from tests.e2e.users.conftest import SignedIn
-from tests.support.sandbox import ADMIN, SUPPORT, VIEWER
 
 from opsconsole.users import Conflict, NotFound, Refused, User, UserQuery, UsersClient
 from opsconsole.users.bulk import CancelToken, grant, run_bulk
 from opsconsole.users.export import export_users
 from opsconsole.users.paging import PagedUsers, fetch_next
 from opsconsole.users.policy import Action, Policy, role_permissions
+from tests.e2e.users.conftest import SignedIn
+from tests.support.sandbox import ADMIN, SUPPORT, VIEWER
 
 pytestmark = pytest.mark.slow
 

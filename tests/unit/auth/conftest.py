@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from tests.unit.auth.mini_provider import AUDIENCE, CLIENT_ID, Behaviour, MiniProvider
 
 from opsconsole.auth.discovery import DiscoveryCache
 from opsconsole.auth.session import Session
 from opsconsole.auth.store import MemoryStore
 from opsconsole.config import Profile
+from tests.unit.auth.mini_provider import AUDIENCE, CLIENT_ID, Behaviour, MiniProvider
 
 
 class FakeClock:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from tests.unit.auth.mini_provider import AUDIENCE, CLIENT_ID, MiniProvider
 
 

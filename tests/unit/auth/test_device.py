@@ -9,12 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.unit.auth.conftest import session_for
-from tests.unit.auth.mini_provider import AUDIENCE, CLIENT_ID, MiniProvider
 
 from opsconsole.auth.errors import ProviderError, SignInRefused
 from opsconsole.auth.flow import DeviceAuthorization
 from opsconsole.auth.store import MemoryStore
+from tests.unit.auth.conftest import session_for
+from tests.unit.auth.mini_provider import AUDIENCE, CLIENT_ID, MiniProvider
 
 
 async def test_the_user_approves_on_another_device(provider: MiniProvider) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.unit.auth.mini_provider import MiniProvider
 
 from opsconsole.auth.discovery import (
     DiscoveryCache,
@@ -18,6 +17,7 @@ from opsconsole.auth.discovery import (
 )
 from opsconsole.auth.errors import DiscoveryError, InsecureTransportError
 from opsconsole.net import NetworkError
+from tests.unit.auth.mini_provider import MiniProvider
 
 
 async def test_openid_discovery_is_read_and_checked(provider: MiniProvider) -> None:

@@ -7,12 +7,11 @@ import hashlib
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from tests.unit.auth.conftest import session_for
-from tests.unit.auth.mini_provider import MiniProvider
-
 from opsconsole import __version__
 from opsconsole.auth import flow
 from opsconsole.auth.discovery import ProviderMetadata
+from tests.unit.auth.conftest import session_for
+from tests.unit.auth.mini_provider import MiniProvider
 
 
 def _metadata(authorization_endpoint: str) -> ProviderMetadata:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from tests.unit.auth.conftest import session_for
-from tests.unit.auth.mini_provider import MiniProvider
 
 from opsconsole.auth.errors import InsecureTransportError, SignInRequired
 from opsconsole.auth.hook import BearerAuth
+from tests.unit.auth.conftest import session_for
+from tests.unit.auth.mini_provider import MiniProvider
 
 
 async def test_the_token_is_never_sent_over_plain_http_to_another_host(provider: MiniProvider) -> None:

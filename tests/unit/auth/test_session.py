@@ -11,8 +11,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-from tests.unit.auth.conftest import FakeClock, session_for
-from tests.unit.auth.mini_provider import MiniProvider
 
 from opsconsole.auth import flow
 from opsconsole.auth.errors import (
@@ -28,6 +26,8 @@ from opsconsole.auth.errors import (
 from opsconsole.auth.session import Session, SessionEvent
 from opsconsole.auth.store import MemoryStore
 from opsconsole.auth.tokens import TokenSet
+from tests.unit.auth.conftest import FakeClock, session_for
+from tests.unit.auth.mini_provider import MiniProvider
 
 
 def _stored(session: Session) -> TokenSet | None:

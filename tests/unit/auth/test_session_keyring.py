@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from tests.unit.auth.conftest import profile_for
-from tests.unit.auth.keyrings import DictKeyring
-from tests.unit.auth.mini_provider import MiniProvider
 
 from opsconsole import paths
 from opsconsole.auth.discovery import DiscoveryCache
@@ -13,6 +10,9 @@ from opsconsole.auth.errors import SignInRequired
 from opsconsole.auth.session import Session
 from opsconsole.auth.store import SERVICE, KeyringStore, MemoryStore
 from opsconsole.auth.tokens import TokenSet
+from tests.unit.auth.conftest import profile_for
+from tests.unit.auth.keyrings import DictKeyring
+from tests.unit.auth.mini_provider import MiniProvider
 
 
 def _session(provider: MiniProvider, backend: DictKeyring) -> Session:

@@ -7,7 +7,6 @@ from typing import Any
 import keyring.errors
 import pytest
 from keyring.backends import chainer, fail, null
-from tests.unit.auth.keyrings import DictKeyring, PlaintextKeyring
 
 from opsconsole.auth.errors import TokenStorageError
 from opsconsole.auth.store import (
@@ -20,6 +19,7 @@ from opsconsole.auth.store import (
 )
 from opsconsole.auth.tokens import TokenSet
 from opsconsole.config import Profile
+from tests.unit.auth.keyrings import DictKeyring, PlaintextKeyring
 
 
 def _tokens(access: str = "A" * 40) -> TokenSet:

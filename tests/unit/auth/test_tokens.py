@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from tests.unit.auth.mini_provider import AUDIENCE, CLIENT_ID, MiniProvider, pooled_key
 
 from opsconsole.auth.discovery import DiscoveryCache
 from opsconsole.auth.errors import ProviderError, TokenError
@@ -20,6 +19,7 @@ from opsconsole.auth.tokens import (
     parse_token_response,
     scopes_from_claims,
 )
+from tests.unit.auth.mini_provider import AUDIENCE, CLIENT_ID, MiniProvider, pooled_key
 
 
 async def _verifier(provider: MiniProvider, client: httpx.AsyncClient, **kw: Any) -> TokenVerifier:

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from tests.unit.metrics.stub_server import StubServer, stub_server
 
 from opsconsole.metrics import exposition
 from opsconsole.metrics.errors import MetricsError
 from opsconsole.metrics.scraper import DirectScraper, ScrapeUpdate
 from opsconsole.metrics.transform import ScrapeSpec
+from tests.unit.metrics.stub_server import StubServer, stub_server
 
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 ROUTES = {

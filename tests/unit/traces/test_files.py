@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.unit.traces.otel_writer import otlp_hex_json, otlp_json, record_checkout, zipkin_json
 
 from opsconsole.traces import critical_path, detect_format, layout, read_trace_file, tag_pairs
 from opsconsole.traces.model import Span, Trace
 from opsconsole.traces.render import trace_tree
+from tests.unit.traces.otel_writer import otlp_hex_json, otlp_json, record_checkout, zipkin_json
 
 _EXPECTED_TREE = [
     (0, "frontend", "User Request"),

@@ -18,11 +18,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from tests.unit.traces.otel_writer import otlp_hex_json, otlp_json, record_checkout, zipkin_json
 
 from opsconsole import net
 from opsconsole.traces import SearchQuery, TraceNotFound
 from opsconsole.traces.backend import TraceReader, reader_for
+from tests.unit.traces.otel_writer import otlp_hex_json, otlp_json, record_checkout, zipkin_json
 
 Route = Callable[[dict[str, list[str]]], tuple[int, Any]]
 
@@ -42,7 +42,10 @@ def serve(routes: dict[str, Route]) -> Iterator[tuple[str, list[tuple[str, dict[
             seen.append((parts.path, query))
             route = routes.get(parts.path)
             status, body = route(query) if route else (404, {"error": "not found"})
-            data = json.dumps(body).encode()
+            if isinstance(body, _RawLines):
+                data = b"\n".join(json.dumps(chunk).encode() for chunk in body)
+            else:
+                data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -98,13 +101,20 @@ def tempo_routes(sdk: dict[str, Any]) -> dict[str, Route]:
     }
 
 
+class _RawLines(list):  # type: ignore[type-arg]
+    """A body sent as gRPC gateway streams: one {"result": ...} per line, here one per resource."""
+
+    def __init__(self, otlp: dict[str, Any]) -> None:
+        super().__init__({"result": {"resourceSpans": [rs]}} for rs in otlp["resourceSpans"])
+
+
 def jaeger_v3_routes(sdk: dict[str, Any]) -> dict[str, Route]:
     tid = sdk["trace_id"]
     return {
         "/api/v3/services": lambda q: (200, {"services": ["users", "frontend"]}),
         "/api/v3/operations": lambda q: (200, {"operations": [{"name": "DB Query", "spanKind": "internal"}]}),
-        "/api/v3/traces": lambda q: (200, {"result": sdk["otlp_hex"]}),
-        f"/api/v3/traces/{tid}": lambda q: (200, {"result": sdk["otlp_hex"]}),
+        "/api/v3/traces": lambda q: (200, _RawLines(sdk["otlp_hex"])),
+        f"/api/v3/traces/{tid}": lambda q: (200, _RawLines(sdk["otlp_hex"])),
     }
 
 
@@ -131,7 +141,7 @@ QUERY = SearchQuery(
 
 
 def _tempo(q: dict[str, list[str]]) -> None:
-    assert q["tags"] == ["http.method=GET service.name=frontend name=User Request"]
+    assert q["tags"] == ['http.method=GET service.name=frontend name="User Request"']
     assert (q["minDuration"], q["maxDuration"], q["limit"]) == (["5000us"], ["2000000us"], ["7"])
     assert (q["start"], q["end"]) == (["1799996400"], ["1800000000"])
 

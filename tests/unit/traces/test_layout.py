@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tests.unit.traces.hostile import T0, jaeger_doc, span_id
-
 from opsconsole.traces import (
     CYCLE,
     DUPLICATE,
@@ -16,6 +14,7 @@ from opsconsole.traces import (
     totals,
     traces_from_document,
 )
+from tests.unit.traces.hostile import T0, jaeger_doc, span_id
 
 
 def lay(*spans: tuple, **kw) -> Layout:  # type: ignore[no-untyped-def,type-arg]
@@ -64,6 +63,18 @@ def test_critical_path_skips_a_child_that_finished_after_the_point_reached() -> 
     assert path(result) == [("A", 0, 10), ("B", 10, 90), ("A", 90, 100)]
 
 
+def test_critical_path_takes_a_child_ending_exactly_where_the_walk_is_only_strictly_before() -> None:
+    # Jaeger UI's rule: the next child must have ended strictly before the point reached.
+    result = lay(("A", None, 0, 100), ("B", "A", 10, 20), ("C", "A", 30, 30))
+    assert path(result) == [("A", 0, 30), ("C", 30, 60), ("A", 60, 100)]
+
+
+def test_a_follows_from_child_does_not_block_its_parent() -> None:
+    result = lay(("A", None, 0, 100), ("B", "A", 10, 20), ("async", "A", 50, 45, {"refType": "FOLLOWS_FROM"}))
+    assert path(result) == [("A", 0, 10), ("B", 10, 30), ("A", 30, 100)]
+    assert result.spans[index(result, "async")].follows_from
+
+
 def test_critical_path_descends_and_clips_children_to_their_parent() -> None:
     result = lay(
         ("A", None, 0, 100),
@@ -73,6 +84,15 @@ def test_critical_path_descends_and_clips_children_to_their_parent() -> None:
         ("async", "A", 60, 30, {"refType": "FOLLOWS_FROM"}),  # does not block A
     )
     assert path(result) == [("A", 0, 20), ("B", 20, 30), ("C", 30, 50), ("B", 50, 100)]
+
+
+def test_critical_path_agrees_with_jaeger_uis_own_cases() -> None:
+    # The span times of two of Jaeger UI's critical-path test cases (CriticalPath/testCases test1 and
+    # test2) and the sections it expects, in time order; starts are offsets from T0, as there.
+    sequential = lay(("E", "C", 50, 10), ("C", None, 1, 100), ("D", "C", 20, 20))
+    assert path(sequential) == [("C", 1, 20), ("D", 20, 40), ("C", 40, 50), ("E", 50, 60), ("C", 60, 101)]
+    overlapping = lay(("X", None, 1, 100), ("A", "X", 10, 40), ("C", "X", 20, 40))
+    assert path(overlapping) == [("X", 1, 20), ("C", 20, 60), ("X", 60, 101)]
 
 
 def test_critical_path_of_a_chain_deeper_than_pythons_recursion_limit() -> None:
@@ -137,6 +157,18 @@ def test_a_cycle_is_broken_at_its_earliest_span_and_reported() -> None:
     assert f"({span_id('a')} → {span_id('b')} → {span_id('a')})" in " ".join(result.problems)
     assert len([p for p in result.problems if "cycle" in p]) == 2
     critical_path(result)  # terminates
+
+
+def test_a_trace_of_many_cycles_and_one_long_one_is_laid_out_in_one_pass() -> None:
+    pairs = [(f"a{i}", f"b{i}", 2 * i, 5) for i in range(2000)] + [
+        (f"b{i}", f"a{i}", 2 * i + 1, 5) for i in range(2000)
+    ]
+    ring = [(f"r{i}", f"r{(i + 1) % 3000}", 10_000 + i, 5) for i in range(3000)]
+    result = lay(*pairs, *ring)
+    assert len(result.order) == 7000
+    assert len([p for p in result.problems if "cycle" in p]) == 2001
+    assert result.flags[index(result, "r0")] & CYCLE  # the ring is cut at its earliest span
+    assert max(result.depth) == 2999
 
 
 def test_children_outside_their_parents_time_are_flagged_as_skew() -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.unit.traces.hostile import jaeger_doc
 
 from opsconsole import cli
 from opsconsole.traces import TraceFormatError, read_trace_file, traces_from_bytes, traces_from_document
+from tests.unit.traces.hostile import jaeger_doc
 
 
 def _jaeger_with(**changes: Any) -> dict[str, Any]:
@@ -163,3 +163,22 @@ def test_the_cli_shows_a_file_as_a_tree_and_as_the_contracts_json(
         "duration_us": 3000,
         "tags": {},
     }
+
+
+def test_a_file_of_several_traces_shows_each_and_its_json_is_a_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spans = [
+        {"traceId": f"{t:032x}", "id": f"{t * 16 + i:016x}", "name": f"op{i}", "timestamp": 1_700_000_000_000_000,
+         "duration": 10, "localEndpoint": {"serviceName": "zip"}, **({"parentId": f"{t * 16:016x}"} if i else {})}
+        for t in (1, 2) for i in (0, 1)
+    ]  # fmt: skip
+    path = tmp_path / "search-result"
+    path.write_text(json.dumps([spans[:2], spans[2:]]), encoding="utf-8")
+    assert cli.main(["traces", "show", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Trace 0000") == 2 and out.count("└─ zip: op1 (10µs)") == 2
+    assert cli.main(["--json", "traces", "show", str(path)]) == 0
+    docs = json.loads(capsys.readouterr().out)
+    assert [d["trace_id"] for d in docs] == [f"{1:032x}", f"{2:032x}"]
+    assert [len(d["spans"]) for d in docs] == [2, 2]

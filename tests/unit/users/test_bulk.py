@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.unit.users.stub import StubApi, ok, problem, user_json
-
 from opsconsole.users import NotFound, User
 from opsconsole.users.bulk import BulkSummary, CancelToken, ItemResult, grant, run_bulk
+from tests.unit.users.stub import StubApi, ok, problem, user_json
 
 USERS = [User.parse(user_json(n)) for n in range(1, 11)]
 

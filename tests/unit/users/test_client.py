@@ -6,11 +6,11 @@ import datetime as dt
 
 import httpx
 import pytest
-from tests.unit.users.stub import StubApi, ok, problem, user_json
 
 from opsconsole import net
 from opsconsole.users import Conflict, MissingVersion, NotFound, Refused, User, UserQuery
 from opsconsole.users.parse import ShapeError
+from tests.unit.users.stub import StubApi, ok, problem, user_json
 
 ID = user_json()["id"]
 

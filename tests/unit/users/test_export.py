@@ -8,12 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.unit.users.stub import StubApi, ok, problem, user_json
 
 from opsconsole import net
 from opsconsole.users import UserQuery
 from opsconsole.users.bulk import CancelToken
 from opsconsole.users.export import ExportCancelled, csv_safe, export_to_file, export_users
+from tests.unit.users.stub import StubApi, ok, problem, user_json
 
 
 @pytest.mark.parametrize(

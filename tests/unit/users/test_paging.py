@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from tests.unit.users.stub import StubApi, ok, problem, user_json
 
 from opsconsole import net
 from opsconsole.users import User, UserQuery
 from opsconsole.users.models import Page
 from opsconsole.users.paging import PagedUsers, fetch_next
+from tests.unit.users.stub import StubApi, ok, problem, user_json
 
 
 def page(*numbers: int, cursor: str | None = None) -> Page[User]:

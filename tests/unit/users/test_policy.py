@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from tests.unit.users.stub import user_json
-
 from opsconsole.users import Me, User
 from opsconsole.users.policy import Action, Policy
+from tests.unit.users.stub import user_json
 
 ROLES = {
     "admin": frozenset({"read:users", "write:users", "read:roles", "write:roles"}),

@@ -173,6 +173,9 @@ def start_gui(
 
     session.sign_in = SignInCoordinator(window)
     session._cleanups.append(session.sign_in.shutdown)
+    # The live stream starts when the session opens (after the first idle); the room's status, badge,
+    # dock and desktop notifications are in place before that.
+    call_when_idle(window, lambda: _install_rooms(window))
     if os.environ.get("OPSCONSOLE_STALL_PROBE"):  # opt-in: the module is not even imported otherwise
         from . import stall_probe
 
@@ -187,6 +190,12 @@ def start_gui(
         # After the window is on screen, so the dialog has a parent to centre on and the user sees both.
         QTimer.singleShot(0, window.show_config_problems)
     return session
+
+
+def _install_rooms(window: MainWindow) -> None:
+    from ..events import install as install_notifications
+
+    install_notifications(window)
 
 
 def _created_with_fusion(app: QApplication) -> bool:

@@ -11,7 +11,9 @@ collection). A page gets from it:
 - ``bridge``, the one place that runs background work and brings results home
   (``context.bridge.run(coro, owner=self).success(self.show).failure(self.show_error)``);
 - ``demo``, the demo's facts (its accounts and password), None outside the demo;
-- ``show_message(text)`` for the status bar, ``show_detail(widget, title)`` for the detail panel.
+- ``show_message(text)`` for the status bar, ``show_detail(widget, title)`` for the detail panel;
+- ``open_target(page_key, target)`` to open something on another page (the window shows the page
+  and calls its ``open_target(target)``).
 
 The session opens after the window is painted (on the first idle), and signing in, out or switching
 profiles replaces it, so a page built at start-up sees ``session is None``: it listens to
@@ -49,6 +51,9 @@ class Demo:
 class PageContext(QObject):
     profileChanged = Signal(object)
     """Another profile is in use (the Profile, or None); ``sessionChanged`` follows with its session."""
+
+    openRequested = Signal(str, str)
+    """A page asked to open something on another page: (page key, target such as a user's id)."""
 
     sessionChanged = Signal(object)
     """The current profile's session opened or went away (the Session, or None): drop clients of the
@@ -97,6 +102,10 @@ class PageContext(QObject):
         """Show ``widget`` in the detail panel (None: empty it and close the panel)."""
         if self._show_detail is not None:
             self._show_detail(widget, title)
+
+    def open_target(self, page_key: str, target: str) -> None:
+        """Show page ``page_key`` and open ``target`` there (a notification's user, a trace id)."""
+        self.openRequested.emit(page_key, target)
 
     # -- for the shell and the sign-in coordinator -----------------------------------------------
 

@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
             show_detail=self.show_detail,
             parent=self,
         )
+        self.context.openRequested.connect(self.open_target)
         self.menu_actions = build_actions(self, self._specs)
         self._connect_actions()
         build_menus(self, self.menu_actions)
@@ -285,6 +286,16 @@ class MainWindow(QMainWindow):
             self._current_key = key
             self.pageChanged.emit(key)
 
+    def open_target(self, key: str, target: str) -> None:
+        """Show page ``key`` and hand it ``target`` to open (its ``open_target``), if it can."""
+        self.show_page(key)
+        page = self.page(key)
+        opener = getattr(page, "open_target", None)
+        if callable(opener):
+            opener(target)
+        else:
+            self.status.showMessage(f"The {key} page cannot open {target} yet", 5000)
+
     def clear_views(self) -> None:
         """Drop every built page and the detail panel's content (signing out: nothing of the previous
         user stays on screen); the current page is built afresh."""
@@ -381,8 +392,8 @@ class MainWindow(QMainWindow):
     def set_sign_in_state(self, text: str, tooltip: str = "") -> None:
         self.status.set_sign_in_state(text, tooltip)
 
-    def set_live_state(self, state: str, tooltip: str = "") -> None:
-        self.status.set_live_state(state, tooltip)
+    def set_live_state(self, state: str, tooltip: str = "", text: str | None = None) -> None:
+        self.status.set_live_state(state, tooltip, text)
 
     # -- dialogs -----------------------------------------------------------------------------------
 
@@ -459,6 +470,10 @@ class MainWindow(QMainWindow):
         self.rail.refresh_style()
         self.band.refresh_colors()
         self.status.refresh_colors()
+        for key in self.page_keys:  # pages with colours of their own (banners, charts) follow too
+            refresh = getattr(self.page(key), "refresh_colors", None)
+            if callable(refresh):
+                refresh()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()

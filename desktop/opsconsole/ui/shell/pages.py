@@ -94,10 +94,7 @@ PAGES: list[PageSpec] = [
         "notifications",
         feature="Live notifications",
         summary="Follow the system's notification stream as it happens.",
-        plans=(
-            "A live list of events, filtered by topic",
-            "Resume after a dropped connection without losing events",
-        ),
+        create=view("opsconsole.ui.events.page", "NotificationsPage"),
     ),
     PageSpec(
         "metrics",

@@ -90,6 +90,17 @@ class NavRail(QListWidget):
                 return row
         return -1
 
+    def set_badge(self, key: str, count: int) -> None:
+        """Show a count beside a page's title (unread notifications); 0 hides it."""
+        row = self.row_of(key)
+        item = self.item(row) if row >= 0 else None
+        if item is None:
+            return
+        spec = self.specs[row]
+        shown = "99+" if count > 99 else str(count)
+        item.setText(f"{spec.title}  ({shown})" if count else spec.title)
+        item.setData(ACCESSIBLE_TEXT_ROLE, f"{spec.title}, {count} unread" if count else spec.title)
+
     def refresh_style(self) -> None:
         """Re-tint the icons and re-colour the rail from the current palette and pixel ratio."""
         palette = QApplication.palette()

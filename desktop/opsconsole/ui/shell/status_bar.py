@@ -96,10 +96,11 @@ class ShellStatusBar(QStatusBar):
         """Show who is signed in (e.g. "admin@example.com, 54 min left") or "not signed in"."""
         self.sign_in.set_value(text, tooltip)
 
-    def set_live_state(self, state: str, tooltip: str = "") -> None:
-        """Show the notification stream's state: offline, connecting, live, reconnecting or error.
+    def set_live_state(self, state: str, tooltip: str = "", text: str | None = None) -> None:
+        """Show the notification stream's state: offline, connecting, live, reconnecting, signed out or
+        error, with its coloured dot; ``text`` (e.g. "reconnecting in 7 s") replaces the word shown.
 
-        Other text is shown as given, without a coloured dot.
+        Other states are shown as given, without a dot.
         """
         dot = {
             "live": "ok",
@@ -107,8 +108,9 @@ class ShellStatusBar(QStatusBar):
             "reconnecting": "busy",
             "error": "error",
             "offline": "idle",
+            "signed out": "idle",
         }.get(state)
-        self.live.set_value(state, tooltip, dot=dot)
+        self.live.set_value(text or state, tooltip, dot=dot)
 
     def refresh_colors(self) -> None:
         for field in self.fields():
