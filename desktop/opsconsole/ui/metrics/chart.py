@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg  # type: ignore[import-untyped]
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
@@ -92,6 +92,9 @@ class PanelView(QFrame):
         self.banner.setObjectName("panelMessage")
         self.banner.setWordWrap(True)
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # At most three lines (the whole text is in the tooltip): a word-wrapped label asks the layout
+        # for the height it would need at its narrowest, which made whole rows of panels grow.
+        self.banner.setMaximumHeight(3 * self.banner.fontMetrics().lineSpacing() + 10)
         self.banner.hide()
         self.banner_kind = ""
 
@@ -136,6 +139,11 @@ class PanelView(QFrame):
         layout.addWidget(self.legend)
         self._apply_palette()
         self._set_thresholds()
+
+    def sizeHint(self) -> QSize:
+        # Small: the dashboard's grid rows give a panel its height; the plot's own hint (480 px) would
+        # make every row grow to it whenever the window has room.
+        return QSize(320, 160)
 
     # -- what the page calls ----------------------------------------------------------------------------
 
@@ -202,7 +210,7 @@ class PanelView(QFrame):
         self.set_message(message, "error")
         detail = getattr(error, "detail", "") or ""
         hint = getattr(error, "hint", "") or ""
-        self.banner.setToolTip("\n".join(t for t in (detail, hint) if t))
+        self.banner.setToolTip("\n".join(t for t in (message, detail, hint) if t))
 
     def set_message(self, text: str, kind: str) -> None:
         self.banner_kind = kind if text else ""
@@ -213,6 +221,7 @@ class PanelView(QFrame):
         self.banner.setText(text)
         self.banner.setStyleSheet(f"QLabel#panelMessage {{ {_BANNER[kind]} padding: 4px 6px; }}")
         self.banner.setAccessibleName(f"{kind}: {text}")
+        self.banner.setToolTip(text)
         self.banner.show()
 
     def set_series_visible(self, name: str, visible: bool) -> None:

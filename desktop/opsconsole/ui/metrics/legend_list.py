@@ -7,7 +7,7 @@ items that a screen reader and a test can find.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Signal
+from PySide6.QtCore import QEvent, QSize, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
 
@@ -56,6 +56,12 @@ class LegendList(QListWidget):
         needed = sum(metrics.horizontalAdvance(self.item(i).text()) + 30 for i in range(self.count()))
         row = metrics.height() + 8
         self.setFixedHeight(row if needed <= max(self.width(), 200) else 2 * row + 2)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:  # light/dark switch: the text colour follows
+            for i in range(self.count()):
+                self._style(self.item(i), bool(self.item(i).data(VISIBLE_ROLE)))
+        super().changeEvent(event)
 
     def resizeEvent(self, event: object) -> None:
         super().resizeEvent(event)  # type: ignore[arg-type]
