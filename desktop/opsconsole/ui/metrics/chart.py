@@ -88,7 +88,7 @@ class PanelView(QFrame):
         header.addWidget(self.footer)
         header.addWidget(self.menu_button)
 
-        self.banner = QLabel()
+        self.banner = _Banner()
         self.banner.setObjectName("panelMessage")
         self.banner.setWordWrap(True)
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -376,6 +376,15 @@ class PanelView(QFrame):
         mid = QColor(text)
         mid.setAlpha(140)
         self._crosshair.setPen(pg.mkPen(mid, width=1, style=Qt.PenStyle.DotLine))
+
+
+class _Banner(QLabel):
+    """The panel's message. Word-wrapped, but without height-for-width: that would spread to the
+    dashboard's grid, which the scroll area then sizes by height-for-width (the tallest layout)
+    rather than by the viewport, and every row grew."""
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802
+        return False
 
 
 def _escape(text: str) -> str:
