@@ -383,7 +383,7 @@ class _Banner(QLabel):
     dashboard's grid, which the scroll area then sizes by height-for-width (the tallest layout)
     rather than by the viewport, and every row grew."""
 
-    def hasHeightForWidth(self) -> bool:  # noqa: N802
+    def hasHeightForWidth(self) -> bool:
         return False
 
 
