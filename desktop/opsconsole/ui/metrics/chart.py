@@ -92,9 +92,8 @@ class PanelView(QFrame):
         self.banner.setObjectName("panelMessage")
         self.banner.setWordWrap(True)
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # At most three lines (the whole text is in the tooltip): a word-wrapped label asks the layout
-        # for the height it would need at its narrowest, which made whole rows of panels grow.
-        self.banner.setMaximumHeight(3 * self.banner.fontMetrics().lineSpacing() + 10)
+        # Its height is set from the text (_fit_banner, three lines at most; the whole text is in the
+        # tooltip) rather than asked of the layout (see _Banner).
         self.banner.hide()
         self.banner_kind = ""
 
@@ -112,6 +111,8 @@ class PanelView(QFrame):
         self.time_axis = item.getAxis("bottom")
         for axis in (self.axis, self.time_axis):
             axis.setStyle(tickAlpha=255, maxTickLevel=0)
+            # Under the curves: an opaque grid line would hide a flat series sitting on a tick (0, 100%).
+            axis.setZValue(-100)
         self.view_box = item.getViewBox()
         self.view_box.disableAutoRange()
         self._thresholds: list[pg.InfiniteLine] = []
@@ -219,10 +220,22 @@ class PanelView(QFrame):
             self.banner.setToolTip("")
             return
         self.banner.setText(text)
+        self._fit_banner()
         self.banner.setStyleSheet(f"QLabel#panelMessage {{ {_BANNER[kind]} padding: 4px 6px; }}")
         self.banner.setAccessibleName(f"{kind}: {text}")
         self.banner.setToolTip(text)
         self.banner.show()
+
+    def _fit_banner(self) -> None:
+        """As many lines as the text needs at the panel's width, three at most."""
+        width = max(50, self.width() - 30)
+        lines = max(1, min(3, -(-self.banner.fontMetrics().horizontalAdvance(self.banner.text()) // width)))
+        self.banner.setFixedHeight(lines * self.banner.fontMetrics().lineSpacing() + 10)
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self.banner_kind:
+            self._fit_banner()
 
     def set_series_visible(self, name: str, visible: bool) -> None:
         if visible:
