@@ -232,7 +232,7 @@ class PanelView(QFrame):
         lines = max(1, min(3, -(-self.banner.fontMetrics().horizontalAdvance(self.banner.text()) // width)))
         self.banner.setFixedHeight(lines * self.banner.fontMetrics().lineSpacing() + 10)
 
-    def resizeEvent(self, event: Any) -> None:  # noqa: N802
+    def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         if self.banner_kind:
             self._fit_banner()
