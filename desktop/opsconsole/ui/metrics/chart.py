@@ -333,7 +333,6 @@ class PanelView(QFrame):
         data = self.data
         if data is None:
             return
-        self.view_box.setXRange(data.start, data.end, padding=0)
         low, high = np.inf, -np.inf
         for s in data.series:
             if s.name in self.hidden or not len(s.y):
@@ -350,7 +349,10 @@ class PanelView(QFrame):
             low = min(low, self.panel.y_min)
         if high <= low:
             high = low + (abs(low) or 1.0)
-        self.view_box.setYRange(low, high + (high - low) * 0.05, padding=0)
+        # One call for both axes: one view update, one regeneration of each axis.
+        self.view_box.setRange(
+            xRange=(data.start, data.end), yRange=(low, high + (high - low) * 0.05), padding=0
+        )
 
     def _set_thresholds(self) -> None:
         for line in self._thresholds:
