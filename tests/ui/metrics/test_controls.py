@@ -58,3 +58,14 @@ def test_unit_axis_writes_the_unit(qtbot: Any) -> None:
     # Bytes step in powers of two, so ticks land on round binary values.
     (major, _), (minor, _) = UnitAxis("bytes").tickSpacing(0, 20 * 2**30, 300)
     assert major == 4 * 2**30 and minor == 2 * 2**30
+
+
+def test_a_hidden_page_stops_asking_and_catches_up_when_shown(page: Any, server: Any, qtbot: Any) -> None:
+    page.refresh_combo.setCurrentIndex(page.refresh_combo.findData(5))
+    assert page.timer.isActive()
+    page.hide()
+    assert not page.timer.isActive()
+    before = server.ok_requests
+    with panels_updated(qtbot, page, {"ok"}):
+        page.show()
+    assert server.ok_requests == before + 1 and page.timer.isActive()

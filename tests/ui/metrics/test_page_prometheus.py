@@ -126,3 +126,26 @@ def test_direct_scrape_is_the_mode_without_prometheus(
     page = make_page("", f"{prometheus.sandbox.url.rstrip('/')}/metrics")
     assert page.mode == "scrape"
     assert not page.mode_combo.model().item(0).isEnabled()
+
+
+def test_direct_scrape_missing_metric_stays_in_its_panel(
+    make_page: Any, prometheus: RunningPrometheus, qtbot: Any
+) -> None:
+    from opsconsole.metrics import dashboard as dashboards
+
+    panels = [
+        {"id": "sessions", "title": "s", "layout": {"x": 0, "y": 0, "w": 6, "h": 4},
+         "scrape": {"metric": "active_sessions", "transform": "value"}},
+        {"id": "missing", "title": "m", "layout": {"x": 6, "y": 0, "w": 6, "h": 4},
+         "scrape": {"metric": "no_such_metric_total", "transform": "rate"}},
+    ]  # fmt: skip
+    page = make_page("", f"{prometheus.sandbox.url.rstrip('/')}/metrics")
+    page.set_dashboard(dashboards.from_json({"title": "t", "scrape_interval": "1s", "panels": panels}))
+    page.set_scrape_interval(0.3)
+    qtbot.waitUntil(lambda: (d := page.views["sessions"].data) is not None and d.points > 2, timeout=30_000)
+    missing = page.views["missing"]
+    assert (
+        missing.banner_kind == "error"
+        and "no_such_metric_total is not in this scrape" in missing.banner.text()
+    )
+    assert page.views["sessions"].banner_kind == ""

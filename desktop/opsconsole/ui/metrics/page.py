@@ -352,9 +352,11 @@ class MetricsPage(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
-        if not self._shown:
-            self._shown = True
-            self.refresh(force=True)
+        first = not self._shown
+        self._shown = True
+        if first or self.mode != "scrape":
+            # Shown again after another page: catch up at once, then keep the interval.
+            self.refresh(force=first)
             self._arm_timer()
 
     def closeEvent(self, event: Any) -> None:
