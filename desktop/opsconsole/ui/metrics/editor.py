@@ -188,7 +188,7 @@ class PanelEditor(QDialog):
             for r in self.rows
             if r.expr.text().strip()
         ]
-        original = dashboard._panel_json(self.original)
+        original = dashboard.to_json(dashboard.Dashboard("panel", (self.original,)))["panels"][0]
         original.pop("queries", None)
         raw = {
             **original,
