@@ -20,7 +20,6 @@ from collections.abc import Sequence
 import httpx
 
 from ... import net
-from ...config import Profile
 from ...metrics import exposition
 from ...metrics.api import Alert, PrometheusAPI
 from ...metrics.commands import uses_sign_in
@@ -29,7 +28,7 @@ from ...metrics.durations import format_duration
 from ...metrics.errors import MetricsError
 from ...metrics.legend import format_legend
 from ...metrics.scraper import DirectScraper
-from ...metrics.step import DEFAULT_SCRAPE_INTERVAL, StepChoice, choose_step, expand_variables
+from ...metrics.step import StepChoice, choose_step, expand_variables
 from ..shell.context import PageContext
 from . import data as panel_data
 from .data import PanelData
@@ -189,13 +188,3 @@ class ScrapeSource:
 
     async def close(self) -> None:
         await self.client.aclose()
-
-
-def profile_urls(profile: Profile | None) -> tuple[str, str]:
-    """(prometheus_url, metrics_url) of the profile, empty when absent."""
-    if profile is None:
-        return "", ""
-    return profile.prometheus_url, profile.metrics_url
-
-
-__all__ = ["DEFAULT_SCRAPE_INTERVAL", "PrometheusSource", "ScrapeSource", "open_client", "profile_urls"]
