@@ -7,43 +7,13 @@ from typing import Any
 
 import pytest
 
-from opsconsole.ui.metrics.completion import NameIndex, context_at
 from opsconsole.ui.metrics.timerange import TimeRange
 from tests.ui.conftest import OFFSCREEN_NOISE
 
 from .conftest import panels_updated
-from .fake_prometheus import METRIC_NAMES
 
 # The completion popup grabs the keyboard, which the offscreen platform cannot do (and says so).
 pytestmark = pytest.mark.qt_log_ignore(*OFFSCREEN_NOISE, "does not support grabbing the keyboard")
-
-
-def test_name_index_prefix_lookup_over_100k_names() -> None:
-    index = NameIndex(reversed(METRIC_NAMES))
-    assert len(index) == 100_000
-    assert index.complete("metric_0999") == [f"metric_0999{d}_total" for d in range(10)]
-    assert index.count("metric_0") == 10_000
-    assert index.complete("metric_", limit=3) == [
-        "metric_00000_total",
-        "metric_00001_total",
-        "metric_00002_total",
-    ]
-    assert index.complete("nothing") == []
-
-
-@pytest.mark.parametrize(
-    ("text", "kind", "prefix", "metric", "label"),
-    [
-        ("rate(http_req", "metric", "http_req", "", ""),
-        ("http_requests_total{sta", "label", "sta", "http_requests_total", ""),
-        ('http_requests_total{status="5', "value", "5", "http_requests_total", "status"),
-        ("sum by (pa", "label", "pa", "", ""),
-        ('up{job="a"} + on(ins', "label", "ins", "", ""),
-    ],
-)
-def test_context_at_reads_what_is_typed(text: str, kind: str, prefix: str, metric: str, label: str) -> None:
-    context = context_at(text, len(text))
-    assert (context.kind, context.prefix, context.metric, context.label) == (kind, prefix, metric, label)
 
 
 def test_editor_completes_metric_names_from_100k(page: Any, qtbot: Any) -> None:
@@ -52,7 +22,10 @@ def test_editor_completes_metric_names_from_100k(page: Any, qtbot: Any) -> None:
     row.expr.clear()
     qtbot.keyClicks(row.expr, "rate(metric_0999")
     expected = [f"metric_0999{d}_total" for d in range(10)]
-    qtbot.waitUntil(lambda: row.completer.popup_items() == expected, timeout=20_000)
+    # The ten names that start with the prefix first, then names containing its words, 50 at most.
+    qtbot.waitUntil(lambda: row.completer.popup_items()[:10] == expected, timeout=20_000)
+    items = row.completer.popup_items()
+    assert len(items) == 20 and all("0999" in name for name in items)  # metric_X0999 too
     # Narrowing the prefix answers from the list already fetched.
     qtbot.keyClicks(row.expr, "7")
     assert row.completer.popup_items() == ["metric_09997_total"]

@@ -42,7 +42,8 @@ def test_each_bad_answer_stays_in_its_panel(make_page: Any, server: FakePromethe
     kind, text = banner("empty")
     assert kind == "info" and text.startswith("No data: empty returned no series")
     # Failed panels are empty charts, not stale ones.
-    assert views["bad"].data is None and not views["bad"].legend.isVisible()
+    assert not views["bad"].data.series and not views["bad"].legend.isVisible()
+    assert views["bad"].footer.text() == ""
 
     # The next refresh: the good panel gets new points while the bad ones keep their messages.
     first = float(views["ok"].data.series[0].y[-1])

@@ -186,7 +186,9 @@ class PanelView(QFrame):
             if data.step_text and not data.step_text.startswith("scrape")
             else (f"{data.step_text} · " if data.step_text else "")
         )
-        self.footer.setText(f"{'⚠ ' if data.step_warning else ''}{step}{points} · {len(data.series)} series")
+        failed = data.message_kind == "error" and not data.series
+        footer = f"{'⚠ ' if data.step_warning else ''}{step}{points} · {len(data.series)} series"
+        self.footer.setText("" if failed else footer)
         self.footer.setToolTip(data.step_warning)
         if data.message:
             self.set_message(data.message, data.message_kind)

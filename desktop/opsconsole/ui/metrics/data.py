@@ -1,20 +1,20 @@
 """What a panel draws, built off the GUI thread: series as float64 arrays ready for ``setData``.
 
-Both sources end here: a Prometheus query result (:func:`from_query_results`) or a direct scrape's
-ring buffers (:func:`from_rings`). Infinite values become NaN (a gap: pyqtgraph cannot scale an axis
+Both sources end here, through the core's ``metrics.panels`` (:func:`from_core`): a Prometheus
+panel's query results or a direct scrape's ring buffers. Infinite values become NaN (a gap: pyqtgraph cannot scale an axis
 to infinity) and are counted, with the NaNs, into a note the panel shows; a result without a single
 drawable point becomes the panel's message instead of an empty chart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...metrics.api import FloatArray, QueryResult
-from ...metrics.legend import format_legend
+from ...metrics import panels
+from ...metrics.api import FloatArray
 
 
 @dataclass(slots=True)
@@ -65,13 +65,17 @@ def build(
 ) -> PanelData:
     """PanelData from (name, times, values) triples, with NaN/Inf counted and the no-data cases worded."""
     series: list[SeriesData] = []
+    seen: dict[str, int] = {}
     nan = pos = neg = points = finite_points = 0
     for name, x, y in named:
+        # Two series with one legend name would share a toggle: number the later ones.
+        count = seen.get(name, 0)
+        seen[name] = count + 1
         y_clean, n, p, m = clean(y)
         nan, pos, neg = nan + n, pos + p, neg + m
         points += len(y)
         finite_points += len(y) - n - p - m
-        series.append(SeriesData(name, x, y_clean, bool(n or p or m)))
+        series.append(SeriesData(f"{name} ({count + 1})" if count else name, x, y_clean, bool(n or p or m)))
     series.sort(key=lambda s: s.name)
     data = PanelData(series, start, end, points=points)
     note = nonfinite_note(nan, pos, neg)
@@ -84,36 +88,27 @@ def build(
     return data
 
 
-def from_query_results(
-    results: Sequence[tuple[QueryResult, str]], start: float, end: float, exprs: Sequence[str]
+def from_core(
+    core: panels.PanelData, start: float, end: float, empty_message: str, *, cut: bool = False
 ) -> PanelData:
-    """PanelData from each query's result and its legend format."""
-    named: list[tuple[str, FloatArray, FloatArray]] = []
-    seen: dict[str, int] = {}
-    warnings: list[str] = []
-    for result, legend in results:
-        warnings.extend(result.warnings)
-        for s in result.series:
-            name = format_legend(legend, s.labels)
-            # Two series with one legend name would share a toggle: number the later ones.
-            count = seen.get(name, 0)
-            seen[name] = count + 1
-            named.append((f"{name} ({count + 1})" if count else name, s.timestamps, s.values))
-    shown = exprs[0] if len(exprs) == 1 else f"these {len(exprs)} queries"
-    data = build(named, start, end, f"No data: {shorten(shown)} returned no series in this range")
-    data.notes.extend(f"Prometheus: {w}" for w in dict.fromkeys(warnings))
+    """The view's PanelData from the core's (``metrics.panels``): a failed query becomes the panel's
+    error message, kept beside whatever series there are (a direct scrape's older points stay drawn);
+    ``cut`` keeps only the points within [start, end] (ring buffers hold more than the range)."""
+    named = []
+    for s in core.series:
+        x, y = s.timestamps, s.values
+        if cut:
+            lo, hi = int(np.searchsorted(x, start, side="left")), int(np.searchsorted(x, end, side="right"))
+            x, y = x[lo:hi], y[lo:hi]
+        named.append((s.name, x, y))
+    data = build(named, start, end, empty_message)
+    if core.error:
+        data.message, data.message_kind = core.error, "error"
+    data.notes.extend(f"Prometheus: {w}" for w in core.warnings)
+    if core.step is not None:
+        data.step_text = core.step.text
+        data.step_warning = panels.step_warning(core.step)
     return data
-
-
-def from_rings(
-    named: Iterable[tuple[str, FloatArray, FloatArray]], start: float, end: float, metric: str
-) -> PanelData:
-    """PanelData from a direct scrape's buffered series, cut to [start, end]."""
-    cut = []
-    for name, x, y in named:
-        lo, hi = int(np.searchsorted(x, start, side="left")), int(np.searchsorted(x, end, side="right"))
-        cut.append((name, x[lo:hi], y[lo:hi]))
-    return build(cut, start, end, f"No data yet for {metric}: waiting for scrapes")
 
 
 def shorten(text: str, limit: int = 80) -> str:

@@ -28,10 +28,10 @@ from PySide6.QtWidgets import (
 from ...metrics import dashboard
 from ...metrics.dashboard import Panel
 from ...metrics.durations import format_duration
+from ...metrics.panels import step_warning
 from ...metrics.step import choose_step
 from ...metrics.units import UNITS
 from .completion import PromQLCompleter
-from .source import step_warning
 
 _THRESHOLD = re.compile(r"^\s*(-?[0-9.eE+-]+)\s*([#a-zA-Z0-9]*)\s*$")
 MAX_QUERIES = 6

@@ -299,7 +299,7 @@ class MetricsPage(QWidget):
             self.source = ScrapeSource(
                 open_client(self.context, metrics_url),
                 metrics_url,
-                self.dashboard.panels,
+                self.dashboard,
                 interval=self.scrape_interval,
             )
             for view in self.views.values():
@@ -599,7 +599,7 @@ class MetricsPage(QWidget):
 
     def export_csv(self, panel_id: str, path: Path) -> int:
         data = self.views[panel_id].data
-        if data is None:
+        if data is None or not data.series:
             raise ValueError("this panel has no data to export")
         return export.write_csv(data, path)
 

@@ -15,26 +15,20 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Sequence
 
 import httpx
 
 from ... import net
-from ...metrics import exposition
+from ...metrics import exposition, panels
 from ...metrics.api import Alert, PrometheusAPI
 from ...metrics.commands import uses_sign_in
-from ...metrics.dashboard import Panel
+from ...metrics.dashboard import Dashboard, Panel
 from ...metrics.durations import format_duration
 from ...metrics.errors import MetricsError
-from ...metrics.legend import format_legend
-from ...metrics.scraper import DirectScraper
-from ...metrics.step import StepChoice, choose_step, expand_variables
 from ..shell.context import PageContext
 from . import data as panel_data
 from .data import PanelData
 
-# A step this many times the scrape interval averages away spikes shorter than the step: say so.
-STEP_WARNING_RATIO = 10
 # Direct scrape: keep a day of points, at most this many per series (memory: 16 bytes a point).
 MAX_RING = 20_000
 
@@ -48,16 +42,6 @@ def open_client(context: PageContext, url: str) -> httpx.AsyncClient:
         if client is not None:
             return client
     return net.build_client(profile, base_url=url)
-
-
-def step_warning(choice: StepChoice) -> str:
-    if choice.step < STEP_WARNING_RATIO * choice.scrape_interval:
-        return ""
-    return (
-        f"The step ({choice.text}) is {choice.step / choice.scrape_interval:.0f}x the scrape interval "
-        f"({format_duration(choice.scrape_interval)}): spikes shorter than the step can be averaged "
-        "away. Narrow the time range, or use max_over_time(...[$__interval]) to keep peaks."
-    )
 
 
 class PrometheusSource:
@@ -85,24 +69,19 @@ class PrometheusSource:
         return self._interval
 
     async def fetch_panel(self, panel: Panel, start: float, end: float, width_px: int) -> PanelData:
-        """One refresh of ``panel``: every query at the step its width calls for (raises MetricsError)."""
+        """One refresh of ``panel``, every query at the step its width calls for (``metrics.panels``);
+        a failed query is the panel's message, not an exception."""
         if not panel.queries:
             raise MetricsError(
                 "This panel has no PromQL query (it only has a direct-scrape form)", kind="none"
             )
         interval = await self.scrape_interval()
-        choice = choose_step(end - start, width_px, interval)
-        exprs = [expand_variables(q.expr, choice.step, interval) for q in panel.queries]
-        results = await asyncio.gather(*(self.api.query_range(e, start, end, choice.step) for e in exprs))
-        data = panel_data.from_query_results(
-            [(r, q.legend) for r, q in zip(results, panel.queries, strict=True)],
-            start,
-            end,
-            [q.expr for q in panel.queries],
+        core = await panels.fetch_panel(self.api, panel, start, end, width_px, interval)
+        exprs = [q.expr for q in panel.queries]
+        shown = exprs[0] if len(exprs) == 1 else f"these {len(exprs)} queries"
+        return panel_data.from_core(
+            core, start, end, f"No data: {panel_data.shorten(shown)} returned no series in this range"
         )
-        data.step_text = choice.text
-        data.step_warning = step_warning(choice)
-        return data
 
     async def alerts(self) -> list[Alert]:
         return await self.api.alerts()
@@ -125,34 +104,29 @@ class ScrapeSource:
 
     mode = "scrape"
 
-    def __init__(
-        self, client: httpx.AsyncClient, url: str, panels: Sequence[Panel], *, interval: float
-    ) -> None:
+    def __init__(self, client: httpx.AsyncClient, url: str, dashboard: Dashboard, *, interval: float) -> None:
         self.client = client
         self.url = url
         self.interval = interval
-        self.legends = {p.id: p.scrape_legend for p in panels if p.scrape is not None}
+        self.dashboard = dashboard
         capacity = max(60, min(MAX_RING, math.ceil(86400 / interval)))
-        specs = {p.id: p.scrape for p in panels if p.scrape is not None}
-        self.scraper = DirectScraper(client, url, specs, interval=interval, capacity=capacity)
+        self.scraper = panels.scraper_for(client, url, dashboard, capacity=capacity)
+        self.scraper.interval = interval
 
     async def scrape(self, start: float | None, end: float | None, span: float) -> dict[str, PanelData]:
         """Scrape once and return what each panel draws over [start, end] (None: the last ``span``
-        seconds up to now); a failed scrape or a missing metric is the panel's ``error``."""
+        seconds up to now); a failed scrape or a missing metric is the panel's error message."""
         update = await self.scraper.scrape_once()
         if end is None or start is None:
             end = time.time()
             start = end - span
+        step = f"scrape {format_duration(self.interval)}"
         out = {}
-        for panel_id, transform in self.scraper.panels.items():
-            legend = self.legends.get(panel_id, "")
-            named = [(format_legend(legend, b.labels), *b.ring.arrays()) for b in transform.series.values()]
-            data = panel_data.from_rings(named, start, end, transform.spec.metric)
-            data.step_text = f"scrape {format_duration(self.interval)}"
-            error = update.errors.get(panel_id)
-            if error:
-                data.message, data.message_kind = error, "error"
-            out[panel_id] = data
+        for panel_id, core in panels.from_scraper(self.scraper, self.dashboard, update.errors).items():
+            metric = self.dashboard.panel(panel_id).scrape
+            waiting = f"No data yet for {metric.metric if metric else panel_id}: waiting for scrapes"
+            out[panel_id] = panel_data.from_core(core, start, end, waiting, cut=True)
+            out[panel_id].step_text = step
         return out
 
     async def _families(self) -> list[exposition.Family]:
