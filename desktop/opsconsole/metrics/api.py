@@ -249,7 +249,7 @@ class PrometheusAPI:
                 for t in (data.get("activeTargets") or [] if isinstance(data, dict) else [])
                 if isinstance(t, dict)
                 and t.get("scrapeInterval")
-                and (not job or t.get("labels", {}).get("job") == job)
+                and (not job or (t.get("labels") or {}).get("job") == job)
             ]
             if intervals:
                 return min(intervals)
@@ -317,7 +317,8 @@ def _ts(seconds: float) -> str:
 
 
 def _num(value: float) -> str:
-    return f"{value:g}" if value == int(value) else f"{value:.3f}".rstrip("0")
+    """Seconds as the API reads them: ``15``, ``0.5``, ``2592000`` (never ``2.592e+06``)."""
+    return str(int(value)) if value == int(value) else f"{value:.3f}".rstrip("0")
 
 
 def _range_params(

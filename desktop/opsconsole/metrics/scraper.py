@@ -25,7 +25,8 @@ DEFAULT_CAPACITY = 720  # an hour at the default interval
 
 @dataclass(slots=True)
 class ScrapeUpdate:
-    """The outcome of one scrape: when, and each panel's message (None: it got new points)."""
+    """The outcome of one scrape: when, each panel's message (None: it got new points), and how many
+    samples of the panels' families were parsed."""
 
     time: float
     errors: dict[str, str | None] = field(default_factory=dict)
@@ -45,6 +46,7 @@ class DirectScraper:
         capacity: int = DEFAULT_CAPACITY,
         timeout: float | None = None,
         clock: Callable[[], float] = time.time,
+        select_families: bool = True,
     ) -> None:
         self.client = client
         self.url = url
@@ -52,11 +54,14 @@ class DirectScraper:
         self.timeout = timeout if timeout is not None else max(1.0, min(10.0, interval))
         self.clock = clock
         self.panels = {panel_id: PanelTransform(spec, capacity) for panel_id, spec in specs.items()}
+        # None: parse every family (the benchmark's comparison; selection is always on otherwise).
+        self._metrics = sorted({spec.metric for spec in specs.values()}) if select_families else None
 
     def ingest(self, body: bytes, content_type: str, t: float) -> ScrapeUpdate:
-        """Parse one exposition and add its points to every panel (also what the benchmark times)."""
+        """Parse one exposition and add its points to every panel (also what the benchmark times).
+        Only the panels' families are parsed: an endpoint's other thousand families cost a line scan."""
         try:
-            metrics = exposition.parse_metrics(body, content_type)
+            metrics = exposition.parse_metrics(body, content_type, only=self._metrics)
         except MetricsError as exc:
             return ScrapeUpdate(t, dict.fromkeys(self.panels, exc.message))
         families = index_families(metrics)

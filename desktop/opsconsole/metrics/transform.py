@@ -64,6 +64,8 @@ class _Counter:
 
     def observe(self, t: float, raw: float, window: float) -> float | None:
         """Record ``raw`` at ``t``; the increase per second over the window, once there is one."""
+        if math.isnan(raw):  # a counter that cannot say: a gap, and the next real value carries on
+            return None
         if math.isnan(self.last_raw):
             self.corrected = raw
         elif raw < self.last_raw:  # reset: the counter started again from zero

@@ -5,6 +5,7 @@ default dashboard in both forms, and histogram_quantile compared with Prometheus
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import time
@@ -17,6 +18,7 @@ from opsconsole import net
 from opsconsole.metrics import dashboard
 from opsconsole.metrics.api import PrometheusAPI
 from opsconsole.metrics.errors import MetricsError
+from opsconsole.metrics.panels import fetch_dashboard
 from opsconsole.metrics.quantile import bucket_quantile
 from opsconsole.metrics.scraper import DirectScraper
 from opsconsole.metrics.step import choose_step, expand_variables
@@ -204,3 +206,19 @@ async def test_the_default_dashboard_in_the_direct_scrape_form(with_traffic: Run
         (series,) = scraper.panels[panel_id].series.values()
         assert len(series.ring) == 2 and math.isfinite(series.ring.arrays()[1][-1])
     assert scraper.panels["memory"].series[()].ring.arrays()[1][-1] > 0
+
+
+async def test_a_broken_panel_leaves_the_others_updating(
+    with_traffic: RunningPrometheus, api: PrometheusAPI
+) -> None:
+    board = dashboard.default()
+    broken = dataclasses.replace(board.panels[0], id="broken", queries=(dashboard.Query("sum(rate(", ""),))
+    board = dataclasses.replace(board, panels=(*board.panels, broken))
+    end = time.time()
+    data = await fetch_dashboard(api, board, end - 300, end, {}, await api.scrape_interval())
+    assert data["broken"].error.startswith("Bad query: 1:") and data["broken"].series == []
+    for panel in dashboard.default().panels:
+        assert data[panel.id].error == "" and data[panel.id].series, panel.id
+    names = {s.name for s in data["request_rate"].series}
+    assert "/jwks.json 200" in names
+    assert {s.name for s in data["latency"].series} == {"p50", "p95", "p99"}

@@ -191,3 +191,43 @@ async def test_label_values_are_capped_even_when_the_server_ignores_limit(
         values = await PrometheusAPI(client, big.url).label_values("__name__", limit=500)
         assert values == [f"metric_{i}" for i in range(500)]
         assert "limit=500" in big.requests[0][1]
+
+
+async def test_numbers_in_the_request_read_as_durations(
+    server: StubServer, client: httpx.AsyncClient
+) -> None:
+    server.requests.clear()
+    await PrometheusAPI(client, server.url + "/empty", timeout=7.5).query_range(
+        "x", 0, 30 * 86400, 30 * 86400
+    )
+    params = parse_qs(server.requests[0][1].split("?", 1)[1])
+    assert params["step"] == ["2592000"] and params["timeout"] == ["7.5"]
+    assert params["start"] == ["0.000"] and params["end"] == ["2592000.000"]
+
+
+async def test_scrape_interval_from_targets_config_or_nothing(client: httpx.AsyncClient) -> None:
+    targets = {
+        "status": "success",
+        "data": {
+            "activeTargets": [
+                {"labels": {"job": "api"}, "scrapeInterval": "30s"},
+                {"labels": {"job": "node"}, "scrapeInterval": "1m"},
+            ]
+        },
+    }
+    config = {
+        "status": "success",
+        "data": {"yaml": "global:\n  scrape_interval: 20s\n  evaluation_interval: 1m\n"},
+    }
+    no_targets = {"status": "success", "data": {"activeTargets": []}}
+    routes = {
+        "/prom/api/v1/targets": (200, JSON, json.dumps(targets).encode()),
+        "/old/api/v1/targets": (200, JSON, json.dumps(no_targets).encode()),
+        "/old/api/v1/status/config": (200, JSON, json.dumps(config).encode()),
+        # Thanos, Mimir: neither endpoint (404) -> the dashboard's setting applies.
+    }
+    with stub_server(routes) as srv:
+        assert await PrometheusAPI(client, srv.url + "/prom").scrape_interval() == 30.0
+        assert await PrometheusAPI(client, srv.url + "/prom").scrape_interval(job="node") == 60.0
+        assert await PrometheusAPI(client, srv.url + "/old").scrape_interval() == 20.0
+        assert await PrometheusAPI(client, srv.url + "/thanos").scrape_interval() is None

@@ -91,3 +91,52 @@ def test_arbitrary_bytes(body: bytes, content_type: str) -> None:
 def test_structured_but_odd_expositions(lines: list[str], content_type: str, eof: bool) -> None:
     text = "\n".join(lines) + ("\n# EOF\n" if eof else "\n")
     check(text.encode(), content_type)
+
+
+@st.composite
+def well_formed(draw: st.DrawFn) -> tuple[str, list[str]]:
+    """A valid exposition of a few families in blocks, and the metrics a dashboard asks for."""
+    fams = draw(st.lists(st.sampled_from(["a", "b", "c_d", "e"]), min_size=1, max_size=4, unique=True))
+    openmetrics = draw(st.booleans())
+    lines = []
+    wanted = []
+    for name in fams:
+        kind = draw(st.sampled_from(["counter", "gauge", "histogram"]))
+        lines.append(f"# HELP {name} help of {name} \\\\ with \\n escapes")
+        lines.append(f"# TYPE {name} {kind}")
+        for i in range(draw(st.integers(1, 3))):
+            labels = f'x="{i}",y="v\\"q\\n"'
+            if kind == "counter":
+                lines.append(
+                    f"{name}_total{{{labels}}} {draw(numbers.filter(lambda n: n in ('1', '0', '1.5')))}"
+                )
+                wanted.append(f"{name}_total")
+            elif kind == "gauge":
+                lines.append(f"{name}{{{labels}}} {draw(st.sampled_from(['1', 'NaN', '+Inf', '-1']))}")
+                wanted.append(name)
+            else:
+                lines += [
+                    f'{name}_bucket{{{labels},le="0.5"}} 1',
+                    f'{name}_bucket{{{labels},le="+Inf"}} 2',
+                    f"{name}_count{{{labels}}} 2",
+                    f"{name}_sum{{{labels}}} 0.7",
+                ]
+                wanted.append(f"{name}_bucket")
+    text = "\n".join(lines) + ("\n# EOF\n" if openmetrics else "\n")
+    return text, draw(st.lists(st.sampled_from(wanted), max_size=3)), openmetrics  # type: ignore[return-value]
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=well_formed())
+def test_selecting_families_parses_them_as_the_whole_text_does(case: tuple[str, list[str], bool]) -> None:
+    text, metrics, openmetrics = case
+    content_type = "application/openmetrics-text" if openmetrics else "text/plain"
+    whole = exposition.parse_metrics(text.encode(), content_type)
+    selected = exposition.parse_metrics(text.encode(), content_type, only=metrics)
+    names: set[str] = set()
+    for metric in metrics:
+        names |= exposition.family_names(metric)
+    # repr: NaN samples are equal in repr only.
+    assert [repr((m.name, m.type, m.documentation, m.samples)) for m in selected] == [
+        repr((m.name, m.type, m.documentation, m.samples)) for m in whole if m.name in names
+    ]

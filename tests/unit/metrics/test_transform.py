@@ -64,6 +64,14 @@ def test_counter_reset_counts_the_new_value_as_the_increase() -> None:
     assert series(s, "rate") == {(): [1.0, 4.0]}
 
 
+def test_a_nan_counter_value_is_a_gap_not_a_poisoned_series() -> None:
+    s = scraper(rate=ScrapeSpec("http_requests_total", "rate", by=()))
+    for t, v in ((0, 10), (10, math.nan), (20, 30)):
+        s.ingest(exposition({("/a", "200"): v}), "text/plain", float(t))
+    # NaN skipped; 10 -> 30 over 20 s per method, two methods.
+    assert series(s, "rate") == {(): [2.0]}
+
+
 def test_rate_over_a_window() -> None:
     s = scraper(rate=ScrapeSpec("http_requests_total", "rate", by=(), window=20.0))
     for t, v in ((0, 0), (10, 10), (20, 40), (30, 50)):
@@ -121,9 +129,18 @@ def test_histogram_quantiles_from_bucket_increases() -> None:
 
 
 def test_a_failed_parse_is_every_panels_message() -> None:
-    s = scraper(cpu=ScrapeSpec("system_cpu_percent"))
-    update = s.ingest(b'x{a="unterminated} 1\n', "text/plain", 0.0)
+    s = scraper(cpu=ScrapeSpec("system_cpu_percent"), up=ScrapeSpec("up"))
+    update = s.ingest(b'up 1\nsystem_cpu_percent{a="unterminated} 1\n', "text/plain", 0.0)
     assert update.errors["cpu"] is not None and "Prometheus text" in update.errors["cpu"]
+    assert update.errors["up"] == update.errors["cpu"]
+
+
+def test_only_the_panels_families_are_parsed() -> None:
+    # A broken family no panel shows does not cost the panels their data (nor its parse time).
+    s = scraper(cpu=ScrapeSpec("system_cpu_percent"))
+    update = s.ingest(b'x{a="unterminated} 1\nsystem_cpu_percent 12\n', "text/plain", 0.0)
+    assert update.errors == {"cpu": None} and update.samples == 1
+    assert series(s, "cpu") == {(): [12.0]}
 
 
 def test_series_that_disappear_forget_their_counter_state() -> None:

@@ -108,6 +108,7 @@ PAGES: list[PageSpec] = [
             "Dashboards of PromQL queries from a Prometheus-compatible API",
             "A direct view of one /metrics endpoint",
         ),
+        create=view("opsconsole.ui.metrics.page", "MetricsPage"),
     ),
     PageSpec(
         "traces",

@@ -1,0 +1,347 @@
+"""The Metrics page's drawing: a dashboard refresh against bare pyqtgraph, and panning a million points.
+
+- ``refresh``: 8 panels x 10 series x 1,000 points, refreshed the way the page does it: range queries
+  to a local HTTP server answering Prometheus' API (real sockets, real JSON), parsed and transformed on
+  the bridge's thread, ``setData`` on the GUI thread, and the page painted (``repaint``), at
+  1600x1200 offscreen. Baseline, same run, interleaved: bare pyqtgraph, 8 PlotWidgets in a grid of the
+  same size drawing the same arrays (``setData`` on existing curves, then the window painted). Target:
+  at most 1.2x the baseline (issue 19). "Painted" is the event loop's repaint on both sides (events
+  processed until the changed widgets are painted, as after a real refresh), with anything still
+  queued from the previous round processed before the clock starts. (``grab()`` would also repaint
+  what did not change: the page's legends, labels and toolbar, 25 ms of widget painting bare
+  pyqtgraph does not have.)
+- ``redraw``: the GUI thread's share of a refresh alone (``show_data`` of the data already fetched,
+  then painted), against the same baseline; the difference between the two is the fetch and parse
+  on the bridge's thread (JSON decoding and turning Prometheus' string values into float64).
+- ``pan``: one panel of 1,000,000 points showing a tenth of them, panned across in 60 steps, each
+  frame ``setXRange`` + ``repaint``; max and p95 frame in ms. Target: frames under 33 ms. Baseline:
+  bare pyqtgraph's default PlotDataItem (no clipping or downsampling) panned the same way.
+
+Medians over ``OPSCONSOLE_BENCH_REPEAT`` rounds (default 7). The machine is shared: compare ratios.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+PANELS, SERIES, POINTS = 8, 10, 1_000
+SIZE = (1600, 1200)
+PAN_POINTS, PAN_FRAMES = 1_000_000, 60
+END = 1_800_000_000.0
+STEP = 3.0
+START = END - STEP * (POINTS - 1)
+
+
+def _repeat() -> int:
+    return max(1, int(os.environ.get("OPSCONSOLE_BENCH_REPEAT", "7")))
+
+
+def _result(name: str, value: float, baseline: float | None, unit: str = "ms") -> dict[str, Any]:
+    return {
+        "name": name,
+        "value": round(value, 2),
+        "unit": unit,
+        "baseline": None if baseline is None else round(baseline, 2),
+        "ratio": round(value / baseline, 3) if baseline else None,
+    }
+
+
+def _series_values(panel: int, series: int) -> list[float]:
+    import numpy as np
+
+    rng = np.random.default_rng(panel * 100 + series)
+    return (np.cumsum(rng.normal(0, 1, POINTS)) + 50 + 10 * series).tolist()
+
+
+def _matrix_body(panel: int) -> bytes:
+    times = [START + i * STEP for i in range(POINTS)]
+    result = [
+        {
+            "metric": {"__name__": "bench", "panel": str(panel), "series": f"s{series:02d}"},
+            "values": [[t, repr(v)] for t, v in zip(times, _series_values(panel, series), strict=True)],
+        }
+        for series in range(SERIES)
+    ]
+    return json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}}).encode()
+
+
+@contextmanager
+def _server() -> Iterator[str]:
+    """A local Prometheus API: query ``bench{panel="N"}`` gets panel N's matrix."""
+    bodies = {str(p): _matrix_body(p) for p in range(PANELS)}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as a real server
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def do_GET(self) -> None:
+            from urllib.parse import parse_qs, urlsplit
+
+            parts = urlsplit(self.path)
+            query = parse_qs(parts.query).get("query", [""])[0]
+            if parts.path.endswith("/query_range"):
+                body = bodies.get(query.split('"')[1] if '"' in query else "", b"")
+                status = 200 if body else 400
+            else:
+                body, status = b'{"status":"error","errorType":"not_found","error":"no"}', 404
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _dashboard() -> Any:
+    from opsconsole.metrics import dashboard as dashboards
+
+    panels = [
+        {
+            "id": f"p{p}",
+            "title": f"Panel {p}",
+            "unit": "count",
+            "layout": {"x": (p % 2) * 6, "y": (p // 2) * 4, "w": 6, "h": 4},
+            "queries": [{"expr": f'bench{{panel="{p}"}}', "legend": "{{series}}"}],
+        }
+        for p in range(PANELS)
+    ]
+    return dashboards.from_json({"title": "bench", "panels": panels})
+
+
+def _pump_until(app: Any, done: Any, timeout: float = 30.0) -> None:
+    # Wait for events as the real event loop does (blocking, the GIL released): a busy processEvents()
+    # loop would fight the bridge's thread for the GIL and measure itself.
+    from PySide6.QtCore import QEventLoop
+
+    deadline = time.monotonic() + timeout
+    while not done():
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+        if time.monotonic() > deadline:
+            raise TimeoutError("the page did not refresh in time")
+
+
+def _settle(app: Any) -> None:
+    """Let the event loop paint what changed, as it would after a refresh (the scene's dirty items
+    first, then the viewports' update requests)."""
+    for _ in range(3):
+        app.processEvents()
+
+
+class _PageRig:
+    """The real Metrics page on a PageContext with its own bridge, over the local server."""
+
+    def __init__(self, app: Any, url: str) -> None:
+        from opsconsole.config import ConfigSet, Profile
+        from opsconsole.ui.metrics.page import MetricsPage
+        from opsconsole.ui.metrics.timerange import TimeRange
+        from opsconsole.ui.shell.bridge import AsyncBridge
+        from opsconsole.ui.shell.context import PageContext
+
+        profile = Profile(
+            name="bench", api_url="http://127.0.0.1:9/api", issuer="http://127.0.0.1:9", client_id="x",
+            prometheus_url=url,
+        )  # fmt: skip
+        self.app = app
+        self.bridge = AsyncBridge()
+        context = PageContext(ConfigSet.in_memory(profile), bridge=self.bridge)
+        context.set_profile(profile)
+        self.page = MetricsPage(context)
+        self.page.set_dashboard(_dashboard())
+        self.page.refresh_combo.setCurrentIndex(0)
+        self.page.resize(*SIZE)
+        # A fixed range: the server's data, at a step of 3 s (the fake server has no scrape interval).
+        self.page.range_picker._range = TimeRange(END - START, START, END)
+        self.page.show()
+        _pump_until(app, lambda: all(v.data is not None for v in self.page.views.values()))
+
+    def refresh(self) -> float:
+        pending = set(self.page.views)
+        page = self.page
+
+        def seen(panel_id: str) -> None:
+            pending.discard(panel_id)
+
+        page.panelUpdated.connect(seen)
+        _settle(self.app)  # the last round's posted repaints are not this round's work
+        start = time.perf_counter()
+        page.refresh(force=True)
+        _pump_until(self.app, lambda: not pending)
+        _settle(self.app)
+        elapsed = (time.perf_counter() - start) * 1000
+        page.panelUpdated.disconnect(seen)
+        return elapsed
+
+    def redraw(self) -> float:
+        """The GUI thread's part alone: the panels' last data drawn again (``show_data``) and painted."""
+        _settle(self.app)
+        views = list(self.page.views.values())
+        start = time.perf_counter()
+        for view in views:
+            view.show_data(view.data)
+        _settle(self.app)
+        return (time.perf_counter() - start) * 1000
+
+    def close(self) -> None:
+        self.page.close()
+        self.page.deleteLater()
+        self.bridge.shutdown()
+
+
+class _BareRig:
+    """Bare pyqtgraph: 8 PlotWidgets in a grid of the same size, curves made once."""
+
+    def __init__(self, app: Any) -> None:
+        import numpy as np
+        import pyqtgraph as pg
+        from PySide6.QtWidgets import QGridLayout, QWidget
+
+        self.app = app
+        self.window = QWidget()
+        grid = QGridLayout(self.window)
+        self.curves: list[list[Any]] = []
+        self.data = [
+            [
+                (np.array([START + i * STEP for i in range(POINTS)]), np.array(_series_values(p, s)))
+                for s in range(SERIES)
+            ]
+            for p in range(PANELS)
+        ]
+        for p in range(PANELS):
+            plot = pg.PlotWidget()
+            grid.addWidget(plot, p // 2, p % 2)
+            self.curves.append([plot.plot(pen=pg.intColor(s, SERIES)) for s in range(SERIES)])
+        self.window.resize(*SIZE)
+        self.window.show()
+        self.draw()
+
+    def draw(self) -> float:
+        _settle(self.app)
+        start = time.perf_counter()
+        for curves, data in zip(self.curves, self.data, strict=True):
+            for curve, (x, y) in zip(curves, data, strict=True):
+                curve.setData(x, y)
+        _settle(self.app)
+        return (time.perf_counter() - start) * 1000
+
+    def close(self) -> None:
+        self.window.close()
+        self.window.deleteLater()
+
+
+def _pan_frames(plot_widget: Any, view_box: Any, x0: float, x1: float) -> list[float]:
+    width = (x1 - x0) / 10
+    frames = []
+    for i in range(PAN_FRAMES):
+        left = x0 + (x1 - x0 - width) * i / (PAN_FRAMES - 1)
+        start = time.perf_counter()
+        view_box.setXRange(left, left + width, padding=0)
+        plot_widget.grab()
+        frames.append((time.perf_counter() - start) * 1000)
+    return frames
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+def bench_pan(app: Any) -> list[dict[str, Any]]:
+    import numpy as np
+    import pyqtgraph as pg
+
+    from opsconsole.metrics.dashboard import Layout, Panel, Query
+    from opsconsole.ui.metrics.chart import PanelView
+    from opsconsole.ui.metrics.data import PanelData, SeriesData
+
+    x = END - (PAN_POINTS - 1) + np.arange(PAN_POINTS, dtype=np.float64)
+    y = np.cumsum(np.random.default_rng(1).normal(0, 1, PAN_POINTS)) + 1000
+    view = PanelView(Panel("pan", "A million points", Layout(0, 0, 12, 4), queries=(Query("x"),)))
+    view.resize(1600, 500)
+    view.show()
+    view.show_data(PanelData([SeriesData("series", x, y)], float(x[0]), float(x[-1]), points=PAN_POINTS))
+    app.processEvents()
+    bare = pg.PlotWidget()
+    bare.resize(1600, 500)
+    bare.show()
+    bare.plot(x, y)
+    app.processEvents()
+    ours: list[float] = []
+    base: list[float] = []
+    for _ in range(max(1, _repeat() // 3)):
+        ours += _pan_frames(view.plot, view.view_box, float(x[0]), float(x[-1]))
+        base += _pan_frames(bare, bare.getPlotItem().getViewBox(), float(x[0]), float(x[-1]))
+    view.close()
+    bare.close()
+    return [
+        _result("pan 1M points: max frame", max(ours), max(base)),
+        _result("pan 1M points: p95 frame", _p95(ours), _p95(base)),
+        _result("pan 1M points: median frame", statistics.median(ours), statistics.median(base)),
+    ]
+
+
+def bench_refresh(app: Any) -> list[dict[str, Any]]:
+    with _server() as url:
+        page = _PageRig(app, url)
+        bare = _BareRig(app)
+        ours: list[float] = []
+        drawn: list[float] = []
+        base: list[float] = []
+        for _ in range(2):  # warm up both (first paints, font caches, connections)
+            page.refresh()
+            bare.draw()
+        for _ in range(_repeat()):
+            ours.append(page.refresh())
+            base.append(bare.draw())
+            drawn.append(page.redraw())
+        page.close()
+        bare.close()
+    what = f"{PANELS} panels x {SERIES} series x {POINTS} points"
+    return [
+        _result(f"refresh {what} (fetched, parsed, drawn)", statistics.median(ours), statistics.median(base)),
+        _result(f"redraw {what} (GUI thread only)", statistics.median(drawn), statistics.median(base)),
+        _result(
+            f"fetch and parse {what} (bridge thread, derived)",
+            statistics.median(ours) - statistics.median(drawn),
+            statistics.median(base),
+        ),
+    ]
+
+
+def run() -> list[dict[str, Any]]:
+    from PySide6.QtWidgets import QApplication
+
+    home = tempfile.mkdtemp(prefix="opsconsole-bench-")
+    os.environ["XDG_DATA_HOME"] = home  # the page reads the user's dashboard: none here
+    app = QApplication.instance() or QApplication([])
+    return bench_refresh(app) + bench_pan(app)
+
+
+if __name__ == "__main__":
+    for item in run():
+        print(json.dumps(item))

@@ -1,0 +1,71 @@
+"""The page's controls: auto-refresh and pause, a custom time range, the unit axis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opsconsole.ui.metrics.timerange import CustomRangeDialog, TimeRange
+
+from .conftest import panels_updated
+
+
+def test_auto_refresh_interval_and_pause(page: Any, server: Any, qtbot: Any) -> None:
+    page.refresh_combo.setCurrentIndex(page.refresh_combo.findData(5))
+    assert page.timer.isActive() and page.timer.interval() == 5000
+    page.pause_button.click()
+    assert page.paused and not page.timer.isActive() and page.pause_button.text() == "Resume"
+    before = server.ok_requests
+    with panels_updated(qtbot, page, {"ok"}):
+        page.pause_button.click()  # resuming refreshes at once, then keeps the interval
+    assert server.ok_requests == before + 1
+    assert page.timer.isActive() and page.pause_button.text() == "Pause"
+    page.refresh_combo.setCurrentIndex(page.refresh_combo.findData(0))
+    assert not page.timer.isActive()
+
+
+def test_a_tick_refreshes_every_panel(page: Any, server: Any, qtbot: Any) -> None:
+    before = server.ok_requests
+    with panels_updated(qtbot, page, {"ok", "bad", "nan"}):
+        page.timer.timeout.emit()
+    assert server.ok_requests == before + 1
+
+
+def test_custom_range_is_queried_as_given(page: Any, qtbot: Any) -> None:
+    end = float(int(page.views["ok"].data.end)) - 3600
+    start = end - 1800
+    dialog = CustomRangeDialog(TimeRange(1800, start, end), page)
+    dialog.end_edit.setDateTime(dialog.start_edit.dateTime().addSecs(-60))
+    dialog._accept()
+    assert dialog.result_range is None and "must come after" in dialog.problem.text()
+    dialog.end_edit.setDateTime(dialog.start_edit.dateTime().addSecs(1800))
+    dialog._accept()
+    assert dialog.result_range == TimeRange(1800, start, end)
+    with panels_updated(qtbot, page, {"ok"}):
+        page.set_time_range(dialog.result_range)
+    data = page.views["ok"].data
+    assert (data.start, data.end) == (start, end)
+    assert page.range_picker.currentText() == dialog.result_range.text and " to " in dialog.result_range.text
+    assert page.views["ok"].view_box.viewRange()[0] == [start, end]
+
+
+def test_unit_axis_writes_the_unit(qtbot: Any) -> None:
+    from opsconsole.ui.metrics.axis import UnitAxis
+
+    assert UnitAxis("bytes").tickStrings([1024, 1536, 3 * 2**30], 1, 512) == ["1 KiB", "1.5 KiB", "3 GiB"]
+    assert UnitAxis("seconds").tickStrings([0.25, 90], 1, 1) == ["250 ms", "1.5 min"]
+    assert UnitAxis("percent").tickStrings([20], 1, 10) == ["20%"]
+    assert UnitAxis("per_second").tickStrings([1500], 1, 500) == ["1.5k/s"]
+    # Bytes step in powers of two, so ticks land on round binary values.
+    (major, _), (minor, _) = UnitAxis("bytes").tickSpacing(0, 20 * 2**30, 300)
+    assert major == 4 * 2**30 and minor == 2 * 2**30
+
+
+def test_a_hidden_page_stops_asking_and_catches_up_when_shown(page: Any, server: Any, qtbot: Any) -> None:
+    page.refresh_combo.setCurrentIndex(page.refresh_combo.findData(5))
+    assert page.timer.isActive()
+    page.hide()
+    assert not page.timer.isActive()
+    before = server.ok_requests
+    with panels_updated(qtbot, page, {"ok"}):
+        page.show()
+    assert server.ok_requests == before + 1 and page.timer.isActive()

@@ -1,0 +1,37 @@
+"""The Metrics page as the console's window builds it: from the rail's entry, on the window's context
+and bridge, only when first shown."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from opsconsole.config import ConfigSet
+
+from .conftest import metrics_profile
+from .fake_prometheus import FakePrometheus
+
+
+def test_the_window_builds_the_metrics_page_when_shown(qtbot: Any, server: FakePrometheus) -> None:
+    from opsconsole.ui.shell.bridge import AsyncBridge
+    from opsconsole.ui.shell.main_window import MainWindow
+
+    bridge = AsyncBridge()
+    window = MainWindow(ConfigSet.in_memory(metrics_profile(server.url)), bridge=bridge)
+    qtbot.addWidget(window)
+    try:
+        window.resize(1400, 900)
+        window.show()
+        qtbot.waitExposed(window)
+        assert window.page("metrics") is None  # nothing built (or imported for it) before it is shown
+        window.show_page("metrics")
+        page = window.page("metrics")
+        assert type(page).__name__ == "MetricsPage" and "pyqtgraph" in sys.modules
+        assert page.context.profile is not None and page.context.profile.prometheus_url == server.url
+        # The default dashboard's queries reach the profile's server (which knows only its test queries).
+        view = page.views["request_rate"]
+        qtbot.waitUntil(lambda: view.banner_kind == "error", timeout=30_000)
+        assert view.banner.text().startswith("Bad query: unknown test query 'sum by (path, status)")
+    finally:
+        window.close()
+        bridge.shutdown()
