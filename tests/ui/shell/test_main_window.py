@@ -299,7 +299,8 @@ def test_window_state_is_remembered_in_the_user_config_folder(
     assert stored.value("window/page") == "metrics"
 
     second = make_window(config_set, settings=ui_settings())
-    assert second.current_page_key == "metrics"
+    # The remembered page comes back once the window has painted (it may be a heavy one).
+    qtbot.waitUntil(lambda: second.current_page_key == "metrics", timeout=5000)
     assert (second.width(), second.height()) == (780, 600)
     assert second.detail_visible()
     assert second.splitter.sizes()[1] == detail_width

@@ -42,8 +42,12 @@ def restore(window: MainWindow, settings: QSettings) -> bool:
     if width.isdigit():  # (anything else: a hand-edited file; keep the default)
         window.detail_width = max(120, int(width))
     page = settings.value("window/page")
-    if isinstance(page, str) and page in window.page_keys:
-        window.show_page(page)
+    if isinstance(page, str) and page in window.page_keys and page != window.page_keys[0]:
+        # After the first paint: a page such as Metrics imports pyqtgraph, which the window's first
+        # paint should not wait for (the first page, Users, is built with the window anyway).
+        from .idle import call_when_idle
+
+        call_when_idle(window, lambda: window.show_page(page))
     return restored
 
 
