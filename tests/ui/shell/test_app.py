@@ -258,3 +258,19 @@ def test_signals_during_and_after_start_up(tmp_path: Path, profiles_file: Path, 
     else:  # the window is closed like File > Quit: state saved, clean exit
         assert proc.returncode == 0, proc.stderr
         assert ini.is_file()
+
+
+def test_the_gui_hands_the_interpreter_lock_round_often_and_puts_it_back(qapp: Any) -> None:
+    # A busy bridge thread (a notification flood) must not make every repaint wait 5 ms per Python call.
+    import sys
+
+    from opsconsole.config import ConfigSet
+    from opsconsole.ui.shell.app import GUI_SWITCH_INTERVAL, start_gui
+
+    before = sys.getswitchinterval()
+    session = start_gui(qapp, ConfigSet(), install_qt_log=False, show_problems=False)
+    try:
+        assert sys.getswitchinterval() == pytest.approx(GUI_SWITCH_INTERVAL)
+    finally:
+        session.shutdown()
+    assert sys.getswitchinterval() == pytest.approx(before)

@@ -160,12 +160,20 @@ def start_gui(
         app, override=scheme_override(), set_style=not _created_with_fusion(app), settings=settings
     )
     bridge = AsyncBridge()
+    # The GUI thread enters Python for every model call while it paints, and each entry waits for the
+    # interpreter lock. While the bridge's thread is busy (a flood of notifications: parsing thousands
+    # of frames a second) the lock changes hands only every switch interval, 5 ms by default, and a
+    # repaint waited for it hundreds of times: GUI stalls of 300 ms. At 0.2 ms the longest stall under
+    # a 10,000 events/s flood is ~40 ms, and the reader keeps up (bench/events_gui.py).
+    previous_switch = sys.getswitchinterval()
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL)
     demo = None
     if demo_accounts is not None or demo_password is not None:
         demo = Demo(tuple(demo_accounts or ()), demo_password)
     window = MainWindow(config, bridge=bridge, profile=profile, demo=demo, settings=settings)
     theme.schemeChanged.connect(lambda _scheme: window.refresh_colors())
     session = GuiSession(app=app, window=window, bridge=bridge, theme=theme, installed_qt_log=installed)
+    session._cleanups.append(lambda: sys.setswitchinterval(previous_switch))
     # Sign-in: the sign-in page for a profile that is not signed in, the user in the status bar, scope
     # gating; it opens the session on the first idle and publishes it to the pages through
     # window.context. The session is closed before the bridge stops (cleanups run first).
@@ -190,6 +198,9 @@ def start_gui(
         # After the window is on screen, so the dialog has a parent to centre on and the user sees both.
         QTimer.singleShot(0, window.show_config_problems)
     return session
+
+
+GUI_SWITCH_INTERVAL = 0.0002  # seconds; see start_gui
 
 
 def _install_rooms(window: MainWindow) -> None:
