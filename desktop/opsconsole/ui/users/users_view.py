@@ -290,13 +290,15 @@ class UsersView(QWidget):
         self.search.selectAll()
 
     def _update_count(self) -> None:
-        loaded = len(self.model.state)
+        loaded, total = len(self.model.state), self.model.state.total
         if self.model.state.loading and not loaded:
             text = "Loading…"
         elif self.model.complete:
             text = f"{loaded:,} user{'s' if loaded != 1 else ''}"
+        elif total is not None:
+            # Counted by the server with the first page (not for a text search: PagedUsers.counts).
+            text = f"{loaded:,} of {total:,} loaded"
         else:
-            # The API gives no total: say how many are here and that more follow.
             text = f"{loaded:,} loaded, more below"
         self.count.setText(text)
 
