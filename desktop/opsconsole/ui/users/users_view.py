@@ -453,7 +453,11 @@ class UsersView(QWidget):
         fmt = fmt or ("json" if path.suffix.lower() == ".json" else "csv")
         users = self.selected_users() if selected else None
         query = None if selected else self.current_query()
-        return self._start(ExportDialog(self.service, path, fmt, query=query, users=users, parent=self))
+        # The total counted with the list's first page sizes the progress bar (when it is this query's).
+        expected = self.model.state.total if query == self.model.query else None
+        return self._start(
+            ExportDialog(self.service, path, fmt, query=query, users=users, expected=expected, parent=self)
+        )
 
     def select_rows(self, rows: list[int]) -> None:
         """Select these rows (keyboard users do it with Shift/Ctrl; tests and scripts use this)."""
