@@ -450,3 +450,22 @@ def test_list_items_carry_the_etag_a_write_needs(client: httpx.Client, admin: di
     now = client.get("/users", headers=admin, params={"email": made.json()["email"]}).json()["items"][0]
     assert now["name"] == "From Row" and now["roles"] == ["viewer"] and now["status"] == "active"
     assert now["etag"] == renamed.headers["etag"]
+
+
+def test_openapi_declares_the_count_the_totals_and_the_etags(sb: RunningSandbox) -> None:
+    spec = httpx.get(f"{sb.url}/openapi.json", timeout=10).json()
+    listing = spec["paths"]["/api/users"]["get"]
+    [count] = [p for p in listing["parameters"] if p["name"] == "count"]
+    assert (
+        count["in"] == "query"
+        and count["schema"]["type"] == "boolean"
+        and count["schema"]["default"] is False
+    )
+    schemas = spec["components"]["schemas"]
+    assert "total" in schemas["UserPage"]["properties"] and "total" not in schemas["UserPage"].get(
+        "required", []
+    )
+    assert schemas["UserPage"]["properties"]["items"]["items"]["$ref"].endswith("/UserListItem")
+    assert "etag" in schemas["UserListItem"]["required"] and "etag" not in schemas["User"]["properties"]
+    assert schemas["RoleList"]["properties"]["items"]["items"]["$ref"].endswith("/RoleListItem")
+    assert "member_count" in schemas["RoleListItem"]["required"]
