@@ -360,13 +360,29 @@ def _walk(client: httpx.Client, headers: dict[str, str], **filters: str) -> list
         {},
         {"status": "disabled"},
         {"role": "support"},
+        # A role with a status is counted from its smallest side: the members, or the users of either status.
         {"role": "viewer", "status": "active"},
+        {"role": "viewer", "status": "disabled"},
+        {"role": "admin", "status": "active"},
+        {"role": "no-such-role", "status": "active"},
         {"search": "sandbox.TEST"},
         {"search": "a", "role": "viewer", "sort": "-email"},
         {"email": "Support@Sandbox.test"},
         {"search": "no-such-user-anywhere"},
     ],
-    ids=["all", "status", "role", "role+status", "search", "search+role", "email", "none"],
+    ids=[
+        "all",
+        "status",
+        "role",
+        "role+active",
+        "role+disabled",
+        "small-role+active",
+        "no-role",
+        "search",
+        "search+role",
+        "email",
+        "none",
+    ],
 )
 def test_a_total_is_counted_with_the_same_filters_only_when_asked(
     client: httpx.Client, admin: dict[str, str], filters: dict[str, str]

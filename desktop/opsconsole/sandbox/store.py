@@ -304,6 +304,8 @@ def count_users(
     page and its count see the same data)."""
     if status is not None and status not in USER_STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(USER_STATUSES)}", status=400)
+    if role and status and not (search or email):
+        return _count_role_with_status(conn, role, status)
     where = _user_filters(search=search, role=None, status=status, email=email)
     if not role:
         query = sa.select(sa.func.count()).select_from(db.users)
@@ -316,6 +318,54 @@ def count_users(
         query = sa.select(sa.func.count()).select_from(members).where(db.roles.c.name == role)
     count: int = conn.execute(query.where(*where)).scalar_one()
     return count
+
+
+def _count_role_with_status(conn: Connection, role: str, status: str) -> int:
+    """Holders of ``role`` with ``status``, counted from whichever side is smallest.
+
+    Joining a large role's members to their users costs a lookup per member (about 50 ms for 67k
+    members at 100k users on SQLite), and so does probing the role for each user of a common status.
+    Index-only counts, each stopping once it passes the role's size, say which side is smallest: the
+    role's members (joined to their users), the users with ``status`` (each probed for the role), or
+    the users with the other status (probed, and subtracted from the members).
+    """
+    role_id = conn.execute(sa.select(db.roles.c.id).where(db.roles.c.name == role)).scalar_one_or_none()
+    if role_id is None:
+        return 0
+
+    def count(query: sa.Select[Any]) -> int:
+        found: int = conn.execute(query).scalar_one()
+        return found
+
+    def with_status(value: str, limit: int) -> int:
+        some = sa.select(db.users.c.id).where(db.users.c.status == value).limit(limit).subquery()
+        return count(sa.select(sa.func.count()).select_from(some))
+
+    def holding(value: str) -> sa.Select[Any]:
+        holds = (
+            sa.exists()
+            .where(db.user_roles.c.user_id == db.users.c.id)
+            .where(db.user_roles.c.role_id == role_id)
+        )
+        return sa.select(sa.func.count()).select_from(db.users).where(db.users.c.status == value, holds)
+
+    members_query = (
+        sa.select(sa.func.count()).select_from(db.user_roles).where(db.user_roles.c.role_id == role_id)
+    )
+    members = count(members_query)
+    other = next(s for s in USER_STATUSES if s != status)  # two statuses: the rest is the other one
+    rest = with_status(other, members + 1)
+    same = with_status(status, min(members, rest) + 1)  # past the smaller of the two, its size is moot
+    if members <= min(same, rest):
+        joined = db.user_roles.join(db.users, db.users.c.id == db.user_roles.c.user_id)
+        return count(
+            sa.select(sa.func.count())
+            .select_from(joined)
+            .where(db.user_roles.c.role_id == role_id, db.users.c.status == status)
+        )
+    if same <= rest:
+        return count(holding(status))
+    return members - count(holding(other))  # the members less those with the other status
 
 
 def list_users(
