@@ -83,7 +83,7 @@ def test_listing_pages_through_everyone(client: httpx.Client, admin: dict[str, s
             break
     assert len(seen) == len(set(seen)) >= SEEDED + 3
     first = client.get("/users", headers=admin, params={"limit": 3}).json()["items"][0]
-    assert set(first) == {"id", "email", "name", "status", "roles", "created_at", "updated_at"}
+    assert set(first) == {"id", "email", "name", "status", "roles", "created_at", "updated_at", "etag"}
 
 
 def test_filters_and_search(client: httpx.Client, admin: dict[str, str]) -> None:
@@ -316,7 +316,9 @@ def test_roles_permissions_and_me(client: httpx.Client, tokens: dict[str, dict[s
     roles = {r["name"]: r for r in client.get("/roles", headers=viewer).json()["items"]}
     assert roles["support"]["permissions"] == ["read:roles", "read:users", "write:users"]
     one = client.get("/roles/admin", headers=viewer)
-    assert one.json() == roles["admin"] and one.headers["etag"]
+    assert (
+        one.json() == {k: v for k, v in roles["admin"].items() if k != "member_count"} and one.headers["etag"]
+    )
     _is_problem(client.get("/roles/ghost", headers=viewer), 404)
     names = {p["name"] for p in client.get("/permissions", headers=viewer).json()["items"]}
     assert {"read:users", "write:users", "read:roles", "write:roles", "read:posts"} <= names
@@ -338,3 +340,148 @@ def test_concurrent_creates_of_one_email_make_one_user(client: httpx.Client, adm
     with ThreadPoolExecutor(max_workers=6) as pool:
         statuses = sorted(pool.map(create, range(6)))
     assert statuses == [201, 409, 409, 409, 409, 409]
+
+
+def _walk(client: httpx.Client, headers: dict[str, str], **filters: str) -> list[dict[str, Any]]:
+    """Every user matching ``filters``, page by page."""
+    found: list[dict[str, Any]] = []
+    params: dict[str, Any] = {**filters, "limit": 500}
+    while True:
+        page = client.get("/users", headers=headers, params=params).json()
+        found += page["items"]
+        if page["next_cursor"] is None:
+            return found
+        params["cursor"] = page["next_cursor"]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"status": "disabled"},
+        {"role": "support"},
+        # A role with a status is counted from its smallest side: the members, or the users of either status.
+        {"role": "viewer", "status": "active"},
+        {"role": "viewer", "status": "disabled"},
+        {"role": "admin", "status": "active"},
+        {"role": "no-such-role", "status": "active"},
+        {"search": "sandbox.TEST"},
+        {"search": "a", "role": "viewer", "sort": "-email"},
+        {"email": "Support@Sandbox.test"},
+        {"search": "no-such-user-anywhere"},
+    ],
+    ids=[
+        "all",
+        "status",
+        "role",
+        "role+active",
+        "role+disabled",
+        "small-role+active",
+        "no-role",
+        "search",
+        "search+role",
+        "email",
+        "none",
+    ],
+)
+def test_a_total_is_counted_with_the_same_filters_only_when_asked(
+    client: httpx.Client, admin: dict[str, str], filters: dict[str, str]
+) -> None:
+    everyone = _walk(client, admin, **filters)
+    plain = client.get("/users", headers=admin, params={**filters, "limit": 5}).json()
+    assert "total" not in plain  # counting is a second query: only when asked
+    counted = client.get("/users", headers=admin, params={**filters, "limit": 5, "count": "true"}).json()
+    assert counted["total"] == len(everyone)
+    assert counted["items"] == plain["items"] and counted["next_cursor"] == plain["next_cursor"]
+    if plain["next_cursor"]:  # a later page counts the whole list too, not what is left
+        later = {**filters, "limit": 5, "count": "true", "cursor": plain["next_cursor"]}
+        assert client.get("/users", headers=admin, params=later).json()["total"] == len(everyone)
+
+
+def test_a_total_follows_changes(client: httpx.Client, admin: dict[str, str]) -> None:
+    role = f"r{uuid.uuid4().hex[:8]}"
+    assert client.post("/roles", headers=admin, json={"name": role}).status_code == 201
+
+    def total(**filters: str) -> int:
+        params = {**filters, "limit": 1, "count": "true"}
+        value: int = client.get("/users", headers=admin, params=params).json()["total"]
+        return value
+
+    assert total(role=role) == 0
+    before = total()
+    made = [_create(client, admin, roles=[role]).json() for _ in range(3)]
+    assert total(role=role) == 3 and total() == before + 3
+    assert client.post(f"/users/{made[0]['id']}/disable", headers=admin).status_code == 200
+    assert total(role=role, status="active") == 2 and total(role=role, status="disabled") == 1
+    _is_problem(client.get("/users", headers=admin, params={"count": "maybe"}), 422)
+
+
+def test_roles_carry_their_member_counts(client: httpx.Client, admin: dict[str, str]) -> None:
+    def counts() -> dict[str, int]:
+        return {r["name"]: r["member_count"] for r in client.get("/roles", headers=admin).json()["items"]}
+
+    listed = counts()
+    for name, count in listed.items():
+        assert count == len(_walk(client, admin, role=name)), name
+    assert listed["admin"] >= 1
+    role = f"r{uuid.uuid4().hex[:8]}"
+    assert client.post("/roles", headers=admin, json={"name": role}).status_code == 201
+    assert counts()[role] == 0  # a role nobody holds is counted, as 0
+    user = _create(client, admin, roles=["viewer"]).json()
+    granted = client.put(f"/users/{user['id']}/roles/{role}", headers=admin)
+    after = counts()
+    assert after[role] == 1 and after["viewer"] == listed["viewer"] + 1
+    revoked = client.delete(
+        f"/users/{user['id']}/roles/{role}", headers={**admin, "If-Match": granted.headers["etag"]}
+    )
+    assert revoked.status_code == 200 and counts()[role] == 0
+
+
+def test_list_items_carry_the_etag_a_write_needs(client: httpx.Client, admin: dict[str, str]) -> None:
+    made = _create(client, admin, roles=["viewer"])
+    uid = made.json()["id"]
+    listed = client.get("/users", headers=admin, params={"email": made.json()["email"]}).json()["items"]
+    assert [u["etag"] for u in listed] == [made.headers["etag"]]
+    for item in client.get("/users", headers=admin, params={"limit": 20, "sort": "-updated_at"}).json()[
+        "items"
+    ]:
+        assert client.get(f"/users/{item['id']}", headers=admin).headers["etag"] == item["etag"]
+
+    # A write straight from the list row, with no read first.
+    row_etag = listed[0]["etag"]
+    renamed = client.patch(
+        f"/users/{uid}", headers={**admin, "If-Match": row_etag}, json={"name": "From Row"}
+    )
+    assert renamed.status_code == 200 and renamed.headers["etag"] != row_etag
+    # The row is stale now: every write with its version is refused, and the 412 names the current one.
+    for stale in (
+        client.patch(f"/users/{uid}", headers={**admin, "If-Match": row_etag}, json={"name": "Lost"}),
+        client.post(f"/users/{uid}/disable", headers={**admin, "If-Match": row_etag}),
+        client.put(f"/users/{uid}/roles/support", headers={**admin, "If-Match": row_etag}),
+        client.delete(f"/users/{uid}/roles/viewer", headers={**admin, "If-Match": row_etag}),
+        client.delete(f"/users/{uid}", headers={**admin, "If-Match": row_etag}),
+    ):
+        _is_problem(stale, 412)
+        assert stale.headers["etag"] == renamed.headers["etag"]
+    now = client.get("/users", headers=admin, params={"email": made.json()["email"]}).json()["items"][0]
+    assert now["name"] == "From Row" and now["roles"] == ["viewer"] and now["status"] == "active"
+    assert now["etag"] == renamed.headers["etag"]
+
+
+def test_openapi_declares_the_count_the_totals_and_the_etags(sb: RunningSandbox) -> None:
+    spec = httpx.get(f"{sb.url}/openapi.json", timeout=10).json()
+    listing = spec["paths"]["/api/users"]["get"]
+    [count] = [p for p in listing["parameters"] if p["name"] == "count"]
+    assert (
+        count["in"] == "query"
+        and count["schema"]["type"] == "boolean"
+        and count["schema"]["default"] is False
+    )
+    schemas = spec["components"]["schemas"]
+    assert "total" in schemas["UserPage"]["properties"] and "total" not in schemas["UserPage"].get(
+        "required", []
+    )
+    assert schemas["UserPage"]["properties"]["items"]["items"]["$ref"].endswith("/UserListItem")
+    assert "etag" in schemas["UserListItem"]["required"] and "etag" not in schemas["User"]["properties"]
+    assert schemas["RoleList"]["properties"]["items"]["items"]["$ref"].endswith("/RoleListItem")
+    assert "member_count" in schemas["RoleListItem"]["required"]

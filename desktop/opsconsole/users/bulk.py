@@ -6,8 +6,11 @@ returns a :class:`BulkSummary`: how many succeeded, failed (each with the reason
 summary line) or were skipped because the run was cancelled. :class:`CancelToken` may be set from any
 thread; actions already sent finish (a request in flight is not half-undone), the rest are skipped.
 
-The stock actions (:func:`grant`, :func:`revoke`, :func:`disable`, :func:`enable`) read each user
-first and write with its ETag, as every write does: rows of a list carry no version.
+The stock actions (:func:`grant`, :func:`revoke`, :func:`disable`, :func:`enable`) write with the
+version the row carries (list pages give each user's ETag), one request a user; a row that changed
+since it was listed gets the server's 412, and the action is applied once more to the version the
+client read back (they are changes, not overwrites: granting a role to a user renamed meanwhile loses
+nothing). A row without a version is read first.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 
 from ..errors import OpsError
 from .client import UsersClient
+from .errors import Conflict
 from .models import User
 
 Action = Callable[[User], Awaitable[object]]
@@ -135,10 +139,17 @@ async def run_bulk(
 
 
 def fresh(client: UsersClient, write: Callable[[User], Awaitable[User]]) -> Action:
-    """An action that reads the user (for its ETag) and then writes with that version."""
+    """An action that writes with the row's version, or the current one when the row is stale or has none."""
 
     async def act(user: User) -> User:
-        return await write(await client.get_user(user.id))
+        if not user.etag:
+            return await write(await client.get_user(user.id))
+        try:
+            return await write(user)
+        except Conflict as exc:
+            if not (exc.stale and isinstance(exc.current, User)):
+                raise
+            return await write(exc.current)  # a second 412 (changed again meanwhile) is reported
 
     return act
 

@@ -152,12 +152,23 @@ class UsersClient:
     # -- users: reading ----------------------------------------------------------------------------
 
     async def list_users(
-        self, query: UserQuery = ALL_USERS, *, cursor: str | None = None, limit: int = DEFAULT_PAGE
+        self,
+        query: UserQuery = ALL_USERS,
+        *,
+        cursor: str | None = None,
+        limit: int = DEFAULT_PAGE,
+        count: bool = False,
     ) -> UserPage:
-        """One page of users matching ``query``; pass the page's ``next_cursor`` for the next one."""
+        """One page of users matching ``query``; pass the page's ``next_cursor`` for the next one.
+
+        With ``count``, the page's ``total`` says how many match in all (the server counts with a second
+        query: ask on the first page, not on every one).
+        """
         params: dict[str, Any] = {**query.params(), "limit": max(1, min(limit, MAX_PAGE))}
         if cursor:
             params["cursor"] = cursor
+        if count:
+            params["count"] = "true"
         return await self._get("users", parse_user_page, params)
 
     async def walk_users(
@@ -181,7 +192,8 @@ class UsersClient:
         page = await self._get("users", parse_user_page, {"email": email.strip(), "limit": 1})
         if not page.items:
             raise NotFound(status=404, title="Not found", detail=f"no user has the email {email.strip()}")
-        return await self.get_user(page.items[0].id)
+        found = page.items[0]
+        return found if found.etag else await self.get_user(found.id)  # an older server gives none
 
     async def resolve_user(self, ref: str) -> User:
         """A user by id or by email (anything with an ``@``), with its ETag."""

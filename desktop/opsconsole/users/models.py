@@ -2,9 +2,10 @@
 
 Each record is a frozen, slotted dataclass with a ``parse(value, path)`` that checks every field it
 reads (parse.py) and, where the contract defines a JSON shape (INTERFACE.md: a user, a role), a
-``to_json()`` giving exactly that shape. A record read on its own carries the server's ETag, which a
-write sends back as ``If-Match``; records that come from a list have ``etag=None`` (the list endpoint
-does not give one per item), so a write from a list row reads the record first.
+``to_json()`` giving exactly that shape. A record carries the server's ETag, which a write sends back
+as ``If-Match``: a user read on its own gets it from the ETag header, a user from a list page from the
+item's ``etag`` (the same value), so a write from a list row needs no read first. A record without one
+(``etag=None``: a role from the list, a user from an event) cannot be written until it is read.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class User:
             roles=shared(o.texts("roles")),
             created_at=o.time("created_at"),
             updated_at=o.time("updated_at"),
-            etag=etag,
+            etag=etag if etag is not None else o.opt_text("etag") or None,
         )
 
     @property
@@ -126,6 +127,10 @@ def _user_fast(data: dict[str, Any], etag: str | None) -> User | None:
     updated_at = created_at if updated == created else _time_fast(updated)
     if created_at is None or updated_at is None:
         return None
+    if etag is None:  # a list item carries its own (the header's value for a user read alone)
+        etag = data.get("etag")
+        if etag is not None and (type(etag) is not str or not etag):
+            return None
     return User(uid, email, name, shared(status), shared(tuple(roles)), created_at, updated_at, etag)
 
 
@@ -162,12 +167,14 @@ class Page(Generic[T]):
 
     items: tuple[T, ...]
     next_cursor: str | None
+    total: int | None = None
+    """How many match the query over all pages, when the server was asked to count (``count=true``)."""
 
     @staticmethod
     def parse(value: object, item: Callable[[object, str], T], path: str = "") -> Page[T]:
         o = Obj(value, path)
         items = tuple(item(each, where) for each, where in o.items("items"))
-        return Page(items, o.opt_text("next_cursor") or None)
+        return Page(items, o.opt_text("next_cursor") or None, o.opt_whole("total"))
 
 
 @dataclass(slots=True, frozen=True)
@@ -198,11 +205,19 @@ class Role:
     description: str
     permissions: tuple[str, ...]
     etag: str | None = None
+    member_count: int | None = None
+    """How many users hold the role: given by the roles list (``GET /roles``), not by a single read."""
 
     @classmethod
     def parse(cls, value: object, path: str = "", *, etag: str | None = None) -> Role:
         o = Obj(value, path)
-        return cls(o.text("name", nonempty=True), o.text("description"), o.texts("permissions"), etag)
+        return cls(
+            o.text("name", nonempty=True),
+            o.text("description"),
+            o.texts("permissions"),
+            etag,
+            o.opt_whole("member_count"),
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The contract's role shape."""

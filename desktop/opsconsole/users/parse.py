@@ -83,6 +83,15 @@ class Obj:
             raise ShapeError(join(self.path, key), f"expected a whole number, got {describe(value)}")
         return value
 
+    def opt_whole(self, key: str) -> int | None:
+        """A whole number that may be absent or null (a count the server gives only when asked)."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ShapeError(join(self.path, key), f"expected a whole number or null, got {describe(value)}")
+        return value
+
     def time(self, key: str) -> dt.datetime:
         text = self.text(key)
         try:

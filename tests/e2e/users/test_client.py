@@ -38,6 +38,7 @@ async def test_paging_through_thousands_of_users_in_every_sort(crowded: SignedIn
         await walk(state, client)
         total = len(state)
         assert total == SEEDED + 3 and state.complete
+        assert state.total == total  # counted by the server with the first page
         assert len({u.id for u in state.rows}) == total
         created = [u.created_at for u in state.rows]
         assert created == sorted(created)
@@ -58,6 +59,7 @@ async def test_filters_keep_working_while_paging(crowded: SignedIn) -> None:
         assert state.set_query(UserQuery(role="support", status="active"))
         await walk(state, client)
         assert len(state) > 1 and all("support" in u.roles and u.active for u in state.rows)
+        assert state.total == len(state)
         assert SUPPORT in {u.email for u in state.rows}
 
         probe = state.rows[-1].name.split()[-1]
@@ -143,6 +145,24 @@ async def test_the_consoles_check_agrees_with_the_server_for_support(signed_in: 
             await client.grant_role(await client.get_user(viewer.id), "admin")
         assert "needs write:roles" in info.value.why and info.value.exit_code == 3
         assert not policy.may(Action.DISABLE, admin)  # the server agrees once issue 15 lands (CLI test)
+
+
+async def test_a_list_row_is_written_without_a_read_and_a_stale_one_is_a_conflict(crowded: SignedIn) -> None:
+    async with crowded.client("admin") as admin:
+        query = UserQuery(role="viewer", status="active")
+        page = await admin.list_users(query, limit=5, count=True)
+        walked = [u async for each in admin.walk_users(query) for u in each.items]
+        assert page.total == len(walked) > 5
+        viewers = [u async for each in admin.walk_users(UserQuery(role="viewer")) for u in each.items]
+        counts = {r.name: r.member_count for r in await admin.list_roles()}
+        assert counts["viewer"] == len(viewers)
+
+        row = page.items[0]
+        assert row.etag == (await admin.get_user(row.id)).etag
+        renamed = await admin.update_user(row, name="Renamed from the list")
+        with pytest.raises(Conflict) as info:
+            await admin.disable_user(row)  # the row's version is the one before the rename
+        assert info.value.current == renamed and info.value.current.active
 
 
 async def test_bulk_grant_with_one_failure_in_the_middle(crowded: SignedIn) -> None:

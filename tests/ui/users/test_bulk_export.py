@@ -81,6 +81,7 @@ def test_export_the_filtered_list_to_csv_and_json(open_console: Any, tmp_path: P
     assert len(active) > 500  # more than the table has loaded, and than one export page: all are walked
 
     dialog = _export(console, view, tmp_path / "active.csv")
+    assert dialog.expected == len(active)  # the list's total sizes the bar: no busy bar
     assert dialog.count == len(active) and f"{len(active):,} users written" in dialog.summary.text()
     with (tmp_path / "active.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from opsconsole.ui.users.dialogs import ConflictDialog
-from opsconsole.users import Role, UsersClient
+from opsconsole.users import Role, UserQuery, UsersClient
 
 pytestmark = pytest.mark.slow
 
@@ -36,6 +36,15 @@ def test_roles_with_descriptions_counts_members_and_the_matrix(open_console: Any
     admin = names.index("admin")
     assert view.table.item(admin, 1).text() == "Manages users and roles"
     assert view.table.item(admin, 2).text() == "1"  # the demo admin only (the seeded users are not admins)
+
+    async def members(client: UsersClient) -> dict[str, int | None]:
+        return {n: (await client.list_users(UserQuery(role=n), limit=1, count=True)).total for n in names}
+
+    counted = console.other(members)
+    assert {n: view.table.item(r, 2).text() for r, n in enumerate(names)} == {
+        n: str(c) for n, c in counted.items()
+    }
+    assert counted["viewer"] and counted["viewer"] > 1
     columns = [view.matrix.horizontalHeaderItem(c).text() for c in range(view.matrix.columnCount())]
     assert "write:roles" in columns
     cell = view.matrix.item(admin, columns.index("write:roles"))
@@ -59,6 +68,8 @@ def test_saving_the_matrix_and_a_conflict_with_another_client(open_console: Any)
     view.save_button.click()
     console.qtbot.waitUntil(lambda: not view.dirty, timeout=10_000)
     assert set(_role(console, "viewer").permissions) == {"read:users", "read:roles", "read:reports"}
+    viewer = [view.table.item(r, 0).text() for r in range(view.table.rowCount())].index("viewer")
+    assert view.table.item(viewer, 2).text() == "1"  # a saved role keeps the count read with the list
 
     # Someone else changes the analyst role after this page read it.
     view.set_permission("analyst", "read:posts", True)

@@ -26,7 +26,7 @@ def test_the_first_page_then_more_as_the_table_scrolls(open_console: Any) -> Non
     console = open_console(users=450)
     view = console.users()
     assert view.model.rowCount() == FIRST_PAGE
-    assert view.count.text() == f"{FIRST_PAGE} loaded, more below"
+    assert view.count.text() == f"{FIRST_PAGE} of 453 loaded"  # counted by the server with the first page
     assert [view.model.headerData(c, Qt.Orientation.Horizontal) for c in range(6)] == [
         "Email", "Name", "Status", "Roles", "Created", "Updated"]  # fmt: skip
     # Fixed row heights: nothing measures rows by their contents.
@@ -102,3 +102,32 @@ def test_a_late_answer_of_an_older_search_is_dropped(open_console: Any) -> None:
     # Both answers are in once no job is left (the old one may come last: it must change nothing).
     console.qtbot.waitUntil(lambda: not console.bridge.pending_jobs(), timeout=10_000)
     assert [u.email for u in view.model.state.rows] == ["viewer@sandbox.test"]
+
+
+def test_the_count_follows_the_filters_and_a_search_says_what_is_loaded(open_console: Any) -> None:
+    console = open_console(users=450)
+    view = console.users()
+    qtbot = console.qtbot
+    from opsconsole.users import UserQuery, UsersClient
+
+    async def total(client: UsersClient) -> int | None:
+        return (await client.list_users(UserQuery(status="active"), limit=1, count=True)).total
+
+    active = console.other(total)
+    assert active is not None and FIRST_PAGE < active < 453
+    view.status.setCurrentIndex(view.status.findData("active"))
+    qtbot.waitUntil(
+        lambda: view.model.query.status == "active" and not view.model.state.loading, timeout=10_000
+    )
+    assert view.count.text() == f"{FIRST_PAGE} of {active} loaded"
+    _scroll_to_end(qtbot, view)
+    assert view.model.rowCount() == active and view.count.text() == f"{active} users"
+
+    # A text search is not counted by the server: the count says what is loaded until the last page.
+    view.status.setCurrentIndex(0)
+    view.model.set_query(UserQuery(search="@"))
+    qtbot.waitUntil(lambda: view.model.query.search == "@" and not view.model.state.loading, timeout=10_000)
+    assert view.model.state.total is None
+    assert view.count.text() == f"{FIRST_PAGE} loaded, more below"
+    _scroll_to_end(qtbot, view)
+    assert view.count.text() == "453 users"

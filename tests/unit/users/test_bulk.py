@@ -82,3 +82,36 @@ async def test_the_grant_action_reads_each_user_for_its_version_first() -> None:
     assert summary.succeeded == 1 and summary.failed[0].exit_code == 3
     put = [r for r in api.requests if r.method == "PUT"]
     assert len(put) == 1 and put[0].headers["If-Match"] == '"7-a"'
+
+
+async def test_rows_with_a_version_are_written_at_once_and_a_stale_one_with_the_current_version() -> None:
+    api = StubApi()
+    fresh_row, stale_row, twice = (User.parse(user_json(n), etag=f'"1-{n}"') for n in (1, 2, 3))
+    api.on(
+        f"PUT /users/{fresh_row.id}/roles/support",
+        ok(user_json(1, roles=["support", "viewer"]), etag='"2-1"'),
+    )
+    api.on(
+        f"PUT /users/{stale_row.id}/roles/support",
+        problem(412, "changed since you read it"),
+        ok(user_json(2, roles=["support", "viewer"]), etag='"3-2"'),
+    )
+    api.on(f"GET /users/{stale_row.id}", ok(user_json(2, name="Renamed"), etag='"2-2"'))
+    api.on(f"PUT /users/{twice.id}/roles/support", problem(412, "changed since you read it"))
+    api.on(f"GET /users/{twice.id}", ok(user_json(3), etag='"5-3"'))
+    summary = await run_bulk([fresh_row, stale_row, twice], grant(api.client(), "support"), concurrency=1)
+    assert summary.succeeded == 2 and [f.user.id for f in summary.failed] == [twice.id]
+    assert summary.failed[0].exit_code == 5  # changed again meanwhile: reported, not forced
+    sent = [
+        (r.method, r.url.path.removeprefix("/api/users/"), r.headers.get("If-Match")) for r in api.requests
+    ]
+    assert sent == [
+        ("PUT", f"{fresh_row.id}/roles/support", '"1-1"'),  # no read first
+        ("PUT", f"{stale_row.id}/roles/support", '"1-2"'),
+        ("GET", stale_row.id, None),  # the client reads the current version for the conflict
+        ("PUT", f"{stale_row.id}/roles/support", '"2-2"'),
+        ("PUT", f"{twice.id}/roles/support", '"1-3"'),
+        ("GET", twice.id, None),
+        ("PUT", f"{twice.id}/roles/support", '"5-3"'),
+        ("GET", twice.id, None),
+    ]

@@ -251,3 +251,100 @@ def test_both_paths_give_the_same_record() -> None:
     assert User.parse(Mapping(data), etag='"1-a"') == quick
     assert quick.updated_at == dt.datetime(2026, 2, 3, 3, 5, 6, 789000, tzinfo=dt.UTC)
     assert quick.roles == ("b", "a") and quick.to_json()["updated_at"] == "2026-02-03T03:05:06.789000Z"
+
+
+async def test_list_items_carry_their_etag_and_a_counted_page_its_total() -> None:
+    api = StubApi()
+    api.on(
+        "GET /users",
+        ok({"items": [user_json(1, etag='"4-a"'), user_json(2, etag='"9-b"')], "next_cursor": "c", "total": 1234}),
+        ok({"items": [user_json(3, etag='"1-c"')], "next_cursor": None}),
+    )  # fmt: skip
+    client = api.client()
+    counted = await client.list_users(UserQuery(role="admin"), count=True)
+    assert [u.etag for u in counted.items] == ['"4-a"', '"9-b"'] and counted.total == 1234
+    assert dict(api.requests[0].url.params) == {
+        "role": "admin",
+        "sort": "created_at",
+        "limit": "100",
+        "count": "true",
+    }
+    assert "etag" not in counted.items[0].to_json()  # the contract's user shape has no version
+    plain = await client.list_users(UserQuery(role="admin"), cursor="c")
+    assert plain.total is None and "count" not in dict(api.requests[1].url.params)
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [({"items": [user_json(1, etag=5)], "next_cursor": None}, "items[0].etag: expected a string or null, got a number"),
+     ({"items": [], "next_cursor": None, "total": "12"}, "total: expected a whole number or null, got a string"),
+     ({"items": [], "next_cursor": None, "total": -1}, "total: expected a whole number or null, got a number"),
+     ({"items": [], "next_cursor": None, "total": True}, "total: expected a whole number or null, got a boolean")],
+)  # fmt: skip
+async def test_a_malformed_etag_or_total_names_what_is_wrong(body: object, where: str) -> None:
+    api = StubApi()
+    api.on("GET /users", ok(body))
+    with pytest.raises(net.MalformedResponse) as info:
+        await api.client().list_users(count=True)
+    assert where in str(info.value)
+
+
+async def test_a_list_row_is_written_with_its_own_version_without_a_read() -> None:
+    api = StubApi()
+    api.on("GET /users", ok({"items": [user_json(1, etag='"4-a"')], "next_cursor": None}))
+    api.on(f"POST /users/{ID}/disable", ok(user_json(1, status="disabled"), etag='"5-a"'))
+    client = api.client()
+    [row] = (await client.list_users()).items
+    disabled = await client.disable_user(row)
+    assert disabled.status == "disabled" and disabled.etag == '"5-a"'
+    assert [(r.method, r.url.path, r.headers.get("If-Match")) for r in api.requests] == [
+        ("GET", "/api/users", None),
+        ("POST", f"/api/users/{ID}/disable", '"4-a"'),
+    ]
+
+
+async def test_a_stale_list_row_is_a_conflict_carrying_the_current_version() -> None:
+    api = StubApi()
+    api.on("GET /users", ok({"items": [user_json(1, etag='"4-a"')], "next_cursor": None}))
+    api.on(f"PATCH /users/{ID}", problem(412, "the resource changed since you read it"))
+    api.on(f"GET /users/{ID}", ok(user_json(1, name="Theirs"), etag='"6-a"'))
+    client = api.client()
+    [row] = (await client.list_users()).items
+    with pytest.raises(Conflict) as info:
+        await client.update_user(row, name="Mine")
+    assert info.value.sent_etag == '"4-a"' and info.value.current.etag == '"6-a"'
+    assert info.value.current.name == "Theirs"
+
+
+async def test_a_user_found_by_email_needs_no_second_read_when_the_list_gives_its_etag() -> None:
+    api = StubApi()
+    api.on("GET /users", ok({"items": [user_json(etag='"2-a"')], "next_cursor": None}))
+    user = await api.client().resolve_user("user1@example.com")
+    assert user.etag == '"2-a"' and len(api.requests) == 1
+
+
+async def test_roles_from_the_list_carry_their_member_counts() -> None:
+    api = StubApi()
+    role = {"name": "ops", "description": "", "permissions": ["read:users"]}
+    api.on("GET /roles", ok({"items": [{**role, "member_count": 12}, {**role, "name": "old"}]}))
+    api.on("GET /roles/ops", ok(role, etag='"1-x"'))
+    client = api.client()
+    listed = await client.list_roles()
+    assert [r.member_count for r in listed] == [12, None]  # None: a server that does not count
+    assert listed[0].to_json() == role
+    assert (await client.get_role("ops")).member_count is None
+    api.on("GET /roles", ok({"items": [{**role, "member_count": "12"}]}))
+    api.routes["GET /roles"].pop(0)
+    with pytest.raises(net.MalformedResponse, match=r"items\[0\]\.member_count: expected a whole number"):
+        await client.list_roles()
+
+
+def test_both_paths_read_a_list_items_etag_and_a_header_wins() -> None:
+    data = user_json(etag='"3-z"')
+
+    class Mapping(dict[str, object]):
+        pass
+
+    assert User.parse(data).etag == User.parse(Mapping(data)).etag == '"3-z"'
+    assert User.parse(data, etag='"4-z"').etag == User.parse(Mapping(data), etag='"4-z"').etag == '"4-z"'
+    assert User.parse(user_json(etag=None)).etag is None

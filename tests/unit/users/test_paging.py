@@ -95,3 +95,43 @@ def test_a_query_rejects_unknown_sorts_and_statuses() -> None:
         UserQuery(sort="password")
     with pytest.raises(ValueError, match="status must be one of"):
         UserQuery(status="locked")
+
+
+def test_the_first_page_asks_for_the_total_and_keeps_it_until_the_query_changes() -> None:
+    state = PagedUsers(UserQuery(status="active"), page_size=2)
+    first = state.begin_fetch()
+    assert first is not None and first.count and state.total is None
+    state.apply(first, Page((User.parse(user_json(1)), User.parse(user_json(2))), "c", total=5))
+    assert state.total == 5
+    second = state.begin_fetch()
+    assert second is not None and not second.count  # later pages do not count again
+    state.apply(second, page(3, cursor="d"))
+    assert state.total == 5
+    state.set_query(UserQuery(status="disabled"))
+    assert state.total is None
+    again = state.begin_fetch()
+    assert again is not None and again.count
+
+
+def test_a_text_search_is_not_counted() -> None:
+    state = PagedUsers(UserQuery(search="garcia", role="admin"))
+    ticket = state.begin_fetch()
+    assert ticket is not None and not ticket.count
+    assert PagedUsers.counts(UserQuery(search="  ")) and PagedUsers.counts(
+        UserQuery(role="x", status="active")
+    )
+
+
+async def test_fetch_next_asks_the_server_to_count_the_first_page() -> None:
+    api = StubApi()
+    api.on(
+        "GET /users",
+        ok({"items": [user_json(1)], "next_cursor": "c", "total": 2}),
+        ok({"items": [user_json(2)], "next_cursor": None}),
+    )
+    state = PagedUsers(page_size=1)
+    client = api.client()
+    await fetch_next(state, client)
+    await fetch_next(state, client)
+    assert [r.url.params.get("count") for r in api.requests] == ["true", None]
+    assert state.total == 2 and state.complete

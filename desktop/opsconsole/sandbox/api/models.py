@@ -48,9 +48,21 @@ class User(BaseModel):
     updated_at: dt.datetime
 
 
+class UserListItem(User):
+    etag: str = Field(
+        description="The user's version, the same as `GET /api/users/{id}` gives in its ETag header: send it "
+        "as If-Match to write without reading the user first"
+    )
+
+
 class UserPage(BaseModel):
-    items: list[User]
+    items: list[UserListItem]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+    total: int | None = Field(
+        default=None,
+        ge=0,
+        description="How many users match the filters (all pages); present only when `count=true` was asked",
+    )
 
 
 class Me(User):
@@ -82,8 +94,12 @@ class Role(BaseModel):
     permissions: list[str]
 
 
+class RoleListItem(Role):
+    member_count: int = Field(ge=0, description="How many users hold the role now")
+
+
 class RoleList(BaseModel):
-    items: list[Role]
+    items: list[RoleListItem]
 
 
 class RoleCreate(BaseModel):

@@ -38,12 +38,13 @@ router = APIRouter(prefix="/api")
 
 @router.get("/roles", response_model=RoleList, tags=["roles"], responses=READ)
 def list_roles(request: Request, caller: ReadRoles) -> dict[str, Any]:
+    """Every role, each with how many users hold it."""
     with (
         span("User Service", service="user-service"),
         span("DB Query", service="user-service"),
         db.reading(engine_of(request)) as conn,
     ):
-        items = store.list_roles(conn)
+        items = store.list_roles(conn, members=True)
     return {"items": items}
 
 

@@ -53,7 +53,12 @@ router = APIRouter(prefix="/api")
 
 
 @router.get(
-    "/users", response_model=UserPage, tags=["users"], responses=problem_responses(400, 401, 403, 422)
+    "/users",
+    response_model=UserPage,
+    # `total` is left out unless counted; the items and next_cursor are always set.
+    response_model_exclude_unset=True,
+    tags=["users"],
+    responses=problem_responses(400, 401, 403, 422),
 )
 def list_users(
     request: Request,
@@ -74,22 +79,28 @@ def list_users(
         str | None,
         Query(max_length=db.EMAIL_MAX, pattern=SEARCH_PATTERN, description="Exact email, any case"),
     ] = None,
+    count: Annotated[
+        bool,
+        Query(
+            description="Also give `total`, the number of users matching the filters (a second query: ask "
+            "on the first page only)"
+        ),
+    ] = False,
 ) -> dict[str, Any]:
-    """A page of users (keyset paging: follow ``next_cursor``)."""
+    """A page of users (keyset paging: follow ``next_cursor``), each with its ETag."""
+    filters = {"search": search, "role": role, "status": status, "email": email}
     with span("User Service", service="user-service"):
         with span("DB Query", service="user-service"), db.reading(engine_of(request)) as conn:
-            records, next_cursor = store.list_users(
-                conn,
-                limit=limit,
-                cursor=cursor,
-                search=search,
-                role=role,
-                status=status,
-                sort=sort,
-                email=email,
-            )
+            records, next_cursor = store.list_users(conn, limit=limit, cursor=cursor, sort=sort, **filters)
+            total = store.count_users(conn, **filters) if count else None
         remember(request, *records)
-    return {"items": [r.data for r in records], "next_cursor": next_cursor}
+    body: dict[str, Any] = {
+        "items": [{**r.data, "etag": r.etag} for r in records],
+        "next_cursor": next_cursor,
+    }
+    if total is not None:
+        body["total"] = total
+    return body
 
 
 @router.post(

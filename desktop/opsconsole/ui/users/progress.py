@@ -185,15 +185,15 @@ class ExportDialog(_RunDialog):
     finishedRun = Signal(int)
 
     def __init__(self, service: UsersService, path: Path, fmt: str, *, query: UserQuery | None = None,
-                 users: Sequence[User] | None = None, parent: QWidget | None = None) -> None:  # fmt: skip
+                 users: Sequence[User] | None = None, expected: int | None = None,
+                 parent: QWidget | None = None) -> None:  # fmt: skip
         super().__init__(f"Exporting to {path.name}", parent)
         self.setObjectName("exportDialog")
         self.service, self.path, self.fmt, self.query, self.users = service, path, fmt, query, users
         self.count = 0
-        if users is not None:
-            self.bar.setRange(0, len(users))
-        else:
-            self.bar.setRange(0, 0)  # the API gives no total: a busy bar and a running count
+        # How many the list held when the server counted it (None: not counted, a busy bar).
+        self.expected = len(users) if users is not None else expected
+        self.bar.setRange(0, self.expected or 0)
         self.finish_layout()
         self.resize(460, 160)
 
@@ -216,9 +216,11 @@ class ExportDialog(_RunDialog):
 
     def _on_progress(self, value: object) -> None:
         self.count = int(value)  # type: ignore[call-overload]
-        self.summary.setText(f"{self.count:,} users written…")
-        if self.users is not None:
-            self.bar.setValue(self.count)
+        if self.expected:
+            self.summary.setText(f"{self.count:,} of {self.expected:,} users written…")
+            self.bar.setValue(min(self.count, self.expected))  # users added meanwhile overshoot the count
+        else:
+            self.summary.setText(f"{self.count:,} users written…")
 
     def _done(self, count: int) -> None:
         self.count = count

@@ -5,8 +5,8 @@ The matrix is editable with ``write:roles``: ticking a box marks the role change
 writes each changed role with the version it carries (``If-Match``). A role someone else changed in
 the meantime is not overwritten: the conflict dialog shows their permissions and yours.
 
-The API gives no member count per role (docs/users.md, "What the API does not give"), so counts are
-made by walking ``GET /users?role=R`` in the background, up to :data:`COUNT_CAP`.
+Member counts come with the roles list (``member_count``, one query on the server); a role written
+here keeps the count read with the list until the list is read again.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from ...users import Permission, Role, UsersClient
     from ..shell.context import PageContext
 
-COUNT_CAP = 10_000
 MEMBERS_SHOWN = 100
 ROLE_COLUMNS = ("Role", "Description", "Members")
 
@@ -205,39 +204,12 @@ class RolesView(QWidget):
         self.roles = sorted(roles, key=lambda r: r.name)
         self.permissions = sorted(permissions, key=lambda p: p.name)
         self.loaded = True
+        # A single role's read carries no count: kept by name, so a saved role keeps its count.
+        self.counts = {r.name: "?" if r.member_count is None else f"{r.member_count:,}" for r in self.roles}
         self._fill()
-        self._count_members()
 
     def _failed(self, error: BaseException) -> None:
         self.error.say(f"Could not read the roles: {describe(error)}")
-
-    def _count_members(self) -> None:
-        names = [r.name for r in self.roles]
-
-        async def count(client: UsersClient) -> dict[str, str]:
-            import asyncio
-
-            from ...users import UserQuery
-
-            async def one(name: str) -> str:
-                total = 0
-                async for page in client.walk_users(UserQuery(role=name)):
-                    total += len(page.items)
-                    if total >= COUNT_CAP:
-                        return f"{COUNT_CAP:,}+"
-                return f"{total:,}"
-
-            return dict(zip(names, await asyncio.gather(*(one(n) for n in names)), strict=True))
-
-        self.service.call(count, on_success=self._counted, owner=self, name="count role members",
-                          on_failure=lambda e: self.error.say(f"Could not count members: {describe(e)}"))  # fmt: skip
-
-    def _counted(self, counts: dict[str, str]) -> None:
-        self.counts = counts
-        for row, role in enumerate(self.roles):
-            item = self.table.item(row, 2)
-            if item is not None:
-                item.setText(counts.get(role.name, "?"))
 
     # -- showing -------------------------------------------------------------------------------------
 
@@ -247,7 +219,7 @@ class RolesView(QWidget):
         selected = self.selected_role()
         self.table.setRowCount(len(self.roles))
         for row, role in enumerate(self.roles):
-            cells = (role.name, role.description, self.counts.get(role.name, "counting…"))
+            cells = (role.name, role.description, self.counts.get(role.name, "?"))
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.table.resizeColumnToContents(0)

@@ -171,7 +171,9 @@ class UsersTableModel(QAbstractTableModel):
         self.loadingChanged.emit(True)
 
         async def page(client: Any) -> UserPage:
-            return await client.list_users(ticket.query, cursor=ticket.cursor, limit=ticket.limit)
+            return await client.list_users(
+                ticket.query, cursor=ticket.cursor, limit=ticket.limit, count=ticket.count
+            )
 
         self.service.call(
             page,

@@ -290,13 +290,15 @@ class UsersView(QWidget):
         self.search.selectAll()
 
     def _update_count(self) -> None:
-        loaded = len(self.model.state)
+        loaded, total = len(self.model.state), self.model.state.total
         if self.model.state.loading and not loaded:
             text = "Loading…"
         elif self.model.complete:
             text = f"{loaded:,} user{'s' if loaded != 1 else ''}"
+        elif total is not None:
+            # Counted by the server with the first page (not for a text search: PagedUsers.counts).
+            text = f"{loaded:,} of {total:,} loaded"
         else:
-            # The API gives no total: say how many are here and that more follow.
             text = f"{loaded:,} loaded, more below"
         self.count.setText(text)
 
@@ -451,7 +453,11 @@ class UsersView(QWidget):
         fmt = fmt or ("json" if path.suffix.lower() == ".json" else "csv")
         users = self.selected_users() if selected else None
         query = None if selected else self.current_query()
-        return self._start(ExportDialog(self.service, path, fmt, query=query, users=users, parent=self))
+        # The total counted with the list's first page sizes the progress bar (when it is this query's).
+        expected = self.model.state.total if query == self.model.query else None
+        return self._start(
+            ExportDialog(self.service, path, fmt, query=query, users=users, expected=expected, parent=self)
+        )
 
     def select_rows(self, rows: list[int]) -> None:
         """Select these rows (keyboard users do it with Shift/Ctrl; tests and scripts use this)."""
