@@ -88,36 +88,40 @@ async def _bare_rate(stream: SandboxStream, count: int) -> float:
 
 
 async def _console_rate_bare(bare: BareBroadcast, count: int) -> float:
+    """From the first event to the last, read by the console's stream (the bare client is timed alike)."""
     client = EventStream(bare.url + "/", BenchTokens(), history=count)
-    got = 0
-    producer: asyncio.Task[None] | None = None
+
+    def produce() -> None:
+        bare.wait_for(1)  # the server has our connection: start sending
+        bare.produce(count)
+
+    producer = asyncio.create_task(asyncio.to_thread(produce))
+    got, start = 0, 0.0
     async with contextlib.aclosing(client.items()) as items:
         async for item in items:
-            if producer is None:  # the first status: connecting; start once the server has us
-                await asyncio.to_thread(bare.wait_for, 1)
-                start = time.perf_counter()
-                producer = asyncio.create_task(asyncio.to_thread(bare.produce, count))
             if isinstance(item, Event):
                 got += 1
+                if got == 1:
+                    start = time.perf_counter()
                 if got == count:
                     break
     elapsed = time.perf_counter() - start
-    assert producer is not None
     await producer
     await client.close()
-    return count / elapsed
+    return (count - 1) / elapsed
 
 
 async def _bare_rate_bare(bare: BareBroadcast, count: int) -> float:
     async with connect(bare.url) as conn:
         await asyncio.to_thread(bare.wait_for, 1)
-        start = time.perf_counter()
         producer = asyncio.create_task(asyncio.to_thread(bare.produce, count))
-        for _ in range(count):
+        json.loads(await conn.recv())
+        start = time.perf_counter()
+        for _ in range(count - 1):
             json.loads(await conn.recv())
         elapsed = time.perf_counter() - start
         await producer
-    return count / elapsed
+    return (count - 1) / elapsed
 
 
 async def _console_back_live(data_dir: Path) -> tuple[float, float]:
