@@ -131,3 +131,17 @@ def test_the_count_follows_the_filters_and_a_search_says_what_is_loaded(open_con
     assert view.count.text() == f"{FIRST_PAGE} loaded, more below"
     _scroll_to_end(qtbot, view)
     assert view.count.text() == "453 users"
+
+
+def test_the_page_asks_the_server_only_once_someone_is_signed_in(open_console: Any) -> None:
+    # The session opens before the sign-in is checked (a locked keyring can keep it unchecked): the
+    # page says it is not signed in, asks nothing, and loads when the sign-in is there.
+    console = open_console()
+    view = console.users()
+    console.window.context.set_signed_in(False)
+    assert view.error.text.text() == "Not signed in: sign in to see users." and len(view.model.state) == 0
+    console.window.context.set_signed_in(True)
+    console.qtbot.waitUntil(
+        lambda: len(view.model.state) > 0 and not view.model.state.loading, timeout=15_000
+    )
+    assert not view.error.isVisible()

@@ -169,6 +169,7 @@ class RolesView(QWidget):
         self.service.policyChanged.connect(lambda _p: self._apply_policy())
         # A bound method, not a lambda: Qt drops the connection when this view is destroyed.
         context.sessionChanged.connect(self._on_session)
+        context.signedInChanged.connect(self._on_session)  # signing in happens within a session
         self.loaded = False
         self._apply_policy()
         self.reload()
@@ -186,7 +187,7 @@ class RolesView(QWidget):
 
     def reload(self) -> None:
         self.error.say("")
-        if self.context.session is None:
+        if self.context.session is None or not self.context.signed_in:
             self.error.say("Not signed in: sign in to see roles.")
             return
         self.service.load_policy()

@@ -197,6 +197,9 @@ class UsersView(QWidget):
         self.live.userEvent.connect(self._live_event)
         # A bound method, not a lambda: Qt drops the connection when this view is destroyed.
         context.sessionChanged.connect(self._session_changed)
+        # Signing in happens within a session: ask the server only once someone is signed in (with the
+        # session open but the sign-in not yet checked, a locked keyring made the page show an error).
+        context.signedInChanged.connect(self._session_changed)
 
         self._sort = "created_at"
         self._policy_after_page = False
@@ -211,7 +214,7 @@ class UsersView(QWidget):
         self._close_detail()
         self.error.say("")
         self.stale.say("")
-        if self.context.session is None:
+        if self.context.session is None or not self.context.signed_in:
             self.model.reload()
             self.error.say("Not signed in: sign in to see users.")
             self.live.stop()
