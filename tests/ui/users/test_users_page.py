@@ -140,6 +140,7 @@ def test_the_page_asks_the_server_only_once_someone_is_signed_in(open_console: A
     view = console.users()
     console.window.context.set_signed_in(False)
     assert view.error.text.text() == "Not signed in: sign in to see users." and len(view.model.state) == 0
+    assert not view.model.state.loading and not view.service.available  # nothing was asked
     console.window.context.set_signed_in(True)
     console.qtbot.waitUntil(
         lambda: len(view.model.state) > 0 and not view.model.state.loading, timeout=15_000

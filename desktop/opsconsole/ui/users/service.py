@@ -92,7 +92,10 @@ class UsersService(QObject):
     @property
     def available(self) -> bool:
         bridge = self.context.bridge
-        return self.context.session is not None and bridge is not None and not bridge.closed
+        # Signed in, not only a session open: the session opens before the sign-in is checked, and asking
+        # then (a locked keyring, say) put an error where the sign-in's own words belong.
+        context = self.context
+        return context.session is not None and context.signed_in and bridge is not None and not bridge.closed
 
     @property
     def production(self) -> bool:
