@@ -11,8 +11,9 @@ of that work to the last byte sent). The API's code opens the spans in between w
 
 The current span lives in a context variable, so spans opened in FastAPI's worker threads (which
 run with a copy of the request's context) attach to the request's trace; outside a trace `span()`
-is a cheap no-op. Durations come from `time.perf_counter_ns()`; start times are epoch microseconds
-derived from one wall-clock reading per trace, so a trace's spans line up with each other exactly.
+is a cheap no-op. Durations come from `time.perf_counter_ns()`; start and end times are epoch
+microseconds derived from one wall-clock reading per trace, so a trace's spans line up with each other
+exactly and a child never ends after its parent.
 
 `TraceStore` keeps the last `capacity` traces and answers the searches of the Jaeger query API
 (jaeger.py).
@@ -235,14 +236,17 @@ class _OpenSpan:
         return record
 
     def record(self, start_ns: int, end_ns: int) -> SpanRecord:
+        # Both ends are rounded on the trace's one clock and the duration is their difference: rounding
+        # the duration separately could put a child's end a microsecond past its parent's.
+        start_us = self.recorder.epoch_us(start_ns)
         return SpanRecord(
             span_id=self.span_id,
             parent_id=self.parent_id,
             operation=self.operation,
             service=self.service,
             kind=self.kind,
-            start_us=self.recorder.epoch_us(start_ns),
-            duration_us=max(0, (end_ns - start_ns) // 1000),
+            start_us=start_us,
+            duration_us=max(0, self.recorder.epoch_us(end_ns) - start_us),
             tags=dict(self.tags),
             logs=tuple(self.logs),
         )
