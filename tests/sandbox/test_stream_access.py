@@ -20,7 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from opsconsole.sandbox.server import RunningSandbox
 from opsconsole.sandbox.settings import SandboxSettings
-from tests.sandbox.live_support import closed, recv, sandbox_on, ws_url
+from tests.sandbox.live_support import closed, recv, recv_events, sandbox_on, ws_url
 from tests.support.sandbox import ADMIN, bearer, obtain_tokens
 
 PASSWORD = "stream access pass"
@@ -162,6 +162,102 @@ async def test_membership_events_carry_a_user_and_need_read_users_too(
             assert (await api.put(f"/users/{target['id']}/roles/viewer")).status_code == 200
         got = await _until_marker(conn, await asyncio.to_thread(_mark, sb, "role.created"))
     assert all(e["topic"] not in ("role.granted", "role.revoked") for e in got)
+
+
+async def _new_role(api: httpx.AsyncClient, permissions: list[str] | None = None) -> str:
+    name = f"r-{uuid.uuid4().hex[:10]}"
+    made = await api.post("/roles", json={"name": name, "permissions": permissions or []})
+    assert made.status_code == 201, made.text
+    return name
+
+
+async def _admin_id(api: httpx.AsyncClient) -> str:
+    me = await api.get("/me")
+    assert me.status_code == 200, me.text
+    return str(me.json()["id"])
+
+
+async def test_role_events_name_their_actor_by_id_to_a_read_roles_only_reader(
+    sb: RunningSandbox, admin: dict[str, str]
+) -> None:
+    # The actor's email is account data (GET /api/users, /api/audit: read:users); the role family is
+    # readable with read:roles alone, so its events give such a reader the actor's id only.
+    reader = await _account(sb, admin, ["viewer"])
+    tokens = await _sign_in(sb, reader["email"], ("openid", "read:roles"))
+    async with httpx.AsyncClient(base_url=f"{sb.url}/api", headers=admin, timeout=20) as api:
+        admin_id = await _admin_id(api)
+        start = sb.app.state.bus.last_id
+        replayed = await _new_role(api)
+        async with connect(
+            ws_url(sb, f"?topics=role.*&last_event_id={start}"),
+            additional_headers=bearer(tokens),
+        ) as conn:
+            assert (await recv(conn))["type"] == "stream.subscribed"
+            live = await _new_role(api)
+            etag = (await api.get(f"/roles/{live}")).headers["etag"]
+            deleted = await api.delete(f"/roles/{live}", headers={"If-Match": etag})
+            assert deleted.status_code in (200, 204), deleted.text
+            raw: list[str] = []
+            while len(raw) < 3:
+                text = await asyncio.wait_for(conn.recv(), 10)
+                assert isinstance(text, str)
+                if '"id":' in text:
+                    raw.append(text)
+    events = [json.loads(text) for text in raw]
+    assert [(e["topic"], e["data"]["role"]["name"]) for e in events] == [
+        ("role.created", replayed),
+        ("role.created", live),
+        ("role.deleted", live),
+    ]
+    for event, text in zip(events, raw, strict=True):
+        assert event["data"]["actor_id"] == admin_id
+        assert "actor" not in event["data"]
+        assert ADMIN not in text
+
+
+async def test_a_reader_with_read_users_too_sees_the_actors_email(
+    sb: RunningSandbox, admin: dict[str, str]
+) -> None:
+    reader = await _account(sb, admin, ["viewer"])
+    tokens = await _sign_in(sb, reader["email"], ("openid", "read:users", "read:roles"))
+    async with (
+        httpx.AsyncClient(base_url=f"{sb.url}/api", headers=admin, timeout=20) as api,
+        connect(ws_url(sb, "?topics=role.created"), additional_headers=bearer(tokens)) as conn,
+    ):
+        assert (await recv(conn))["type"] == "stream.subscribed"
+        name = await _new_role(api)
+        [event] = await recv_events(conn, 1)
+        admin_id = await _admin_id(api)
+    assert event["topic"] == "role.created" and event["data"]["role"]["name"] == name
+    assert event["data"]["actor"] == ADMIN and event["data"]["actor_id"] == admin_id
+
+
+async def test_losing_read_users_hides_the_actors_email_on_a_stream_that_stays_open(
+    sb: RunningSandbox, admin: dict[str, str]
+) -> None:
+    # `role.created` reaches nothing that needs read:users, so losing it does not close the stream;
+    # the events that follow are shaped for what the reader may read now.
+    async with httpx.AsyncClient(base_url=f"{sb.url}/api", headers=admin, timeout=20) as api:
+        roles_only = await _new_role(api, ["read:roles"])
+        reader = await _account(sb, admin, ["viewer", roles_only])
+        tokens = await _sign_in(sb, reader["email"], ("openid", "read:users", "read:roles"))
+        async with connect(ws_url(sb, "?topics=role.created"), additional_headers=bearer(tokens)) as conn:
+            assert (await recv(conn))["type"] == "stream.subscribed"
+            before = await _new_role(api)
+            [first] = await recv_events(conn, 1)
+            assert first["data"]["role"]["name"] == before and first["data"]["actor"] == ADMIN
+            taken = await api.delete(
+                f"/users/{reader['id']}/roles/viewer", headers={"If-Match": reader["etag"]}
+            )
+            assert taken.status_code == 200, taken.text
+            # Two heartbeats after the change: the re-check has run.
+            beats = 0
+            while beats < 2:
+                beats += (await recv(conn))["type"] == "stream.heartbeat"
+            after = await _new_role(api)
+            [event] = await recv_events(conn, 1)
+    assert event["data"]["role"]["name"] == after
+    assert "actor" not in event["data"] and event["data"]["actor_id"] == first["data"]["actor_id"]
 
 
 # --- open streams are re-checked at each heartbeat ------------------------------------------------

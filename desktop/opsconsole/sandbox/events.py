@@ -42,6 +42,7 @@ __all__ = [
     "Gap",
     "SlowConsumer",
     "StreamClosed",
+    "StreamItem",
     "Subscription",
     "TooManySubscribers",
     "compile_patterns",
@@ -221,6 +222,17 @@ class Event:
     @property
     def data(self) -> Any:
         return json.loads(self.data_json)
+
+    def without(self, fields: frozenset[str]) -> Event:
+        """This event with the top-level data `fields` left out; itself when it carries none of them."""
+        # A substring test first: most events carry none, and decoding each would cost every reader.
+        if not any(f'"{name}":' in self.data_json for name in fields):
+            return self
+        data = self.data
+        if not isinstance(data, dict) or fields.isdisjoint(data):
+            return self
+        kept = {key: value for key, value in data.items() if key not in fields}
+        return Event.build(self.id, self.type, self.topic, self.time, _dumps(kept))
 
 
 @dataclass(frozen=True, slots=True)

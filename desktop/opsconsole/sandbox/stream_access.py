@@ -7,7 +7,10 @@ alert feed, which holds no account data: any signed-in account may read it, as t
 notification pane shows alerts to everyone. A family listed nowhere is read by nobody, so a new kind
 of event is private until someone decides who may see it. Some topics carry more than their family
 suggests and need more (``TOPIC_EXTRAS``): ``role.granted`` and ``role.revoked`` hold the user's
-record, so they need read:users as well.
+record, so they need read:users as well. Some fields of an event's data name a person wherever they
+appear (``FIELD_PERMISSIONS``): ``actor``, the email of whoever made the change, is account data like
+``GET /api/audit`` shows (read:users), so a reader without read:users gets the event without it and
+identifies the actor by ``actor_id`` (the account's id, the ``sub`` of its tokens) alone.
 
 As in the REST API, a family needs its permission twice: in the access token's scopes (what the user
 consented to give this client) and in the account's current roles (what the system allows now).
@@ -19,9 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .events import topic_matches
+from .events import Event, StreamItem, topic_matches
 
-__all__ = ["TOPIC_EXTRAS", "TOPIC_PERMISSIONS", "Screened", "StreamGrant"]
+__all__ = ["FIELD_PERMISSIONS", "TOPIC_EXTRAS", "TOPIC_PERMISSIONS", "Screened", "StreamGrant"]
 
 # family -> the permission reading it needs (None: any signed-in account).
 TOPIC_PERMISSIONS: Final[Mapping[str, str | None]] = {
@@ -31,6 +34,8 @@ TOPIC_PERMISSIONS: Final[Mapping[str, str | None]] = {
 }
 # topic -> a permission it needs on top of its family's (the event's data says more than the family).
 TOPIC_EXTRAS: Final[Mapping[str, str]] = {"role.granted": "read:users", "role.revoked": "read:users"}
+# data field -> the permission seeing it needs, in any topic (the event is sent without it otherwise).
+FIELD_PERMISSIONS: Final[Mapping[str, str]] = {"actor": "read:users"}
 
 
 def family(topic_or_pattern: str) -> str:
@@ -57,6 +62,7 @@ class StreamGrant:
     permissions: frozenset[str]
     families: Mapping[str, str | None] = field(default_factory=lambda: TOPIC_PERMISSIONS)
     extras: Mapping[str, str] = field(default_factory=lambda: TOPIC_EXTRAS)
+    fields: Mapping[str, str] = field(default_factory=lambda: FIELD_PERMISSIONS)
 
     @classmethod
     def of(cls, claims: Mapping[str, Any], permissions: Iterable[str]) -> StreamGrant:
@@ -78,6 +84,19 @@ class StreamGrant:
 
     def allows(self, topic: str) -> bool:
         return self.refusal(topic) is None
+
+    def hidden_fields(self) -> frozenset[str]:
+        """The event data fields this caller may not see (``FIELD_PERMISSIONS``)."""
+        return frozenset(
+            name for name, needed in self.fields.items() if needed not in self.scopes & self.permissions
+        )
+
+    def wire(self, item: StreamItem, hidden: frozenset[str] | None = None) -> str:
+        """``item`` as this caller receives it: an event without its ``hidden`` fields (default: computed)."""
+        if not isinstance(item, Event):
+            return item.json
+        hidden = self.hidden_fields() if hidden is None else hidden
+        return item.without(hidden).json if hidden else item.json
 
     def reach(self, pattern: str) -> list[str]:
         """What a pattern can match, as families and the topics with extra needs it matches.

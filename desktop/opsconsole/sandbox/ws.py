@@ -11,7 +11,9 @@ client traffic, 1009 message too big, 1013 slow consumer or server busy, 1001 se
 
 Reading is checked like the REST API (stream_access.py): each topic family needs its permission in
 the token's scopes and in the account's current roles, at subscribe, resubscribe and replay alike;
-`stream.subscribed` lists the patterns refused and the families filtered out of wildcards. At every
+`stream.subscribed` lists the patterns refused and the families filtered out of wildcards; fields an
+event carries that the caller may not see (the actor's email without read:users) are left out of
+what it is sent, judged on its permissions as last checked. At every
 heartbeat the token and the account are checked again, so a revocation ends the stream within one
 heartbeat interval rather than at the token's expiry; the API asks for that check at once
 (`StreamRegistry.recheck`) when it disables, deletes or re-passwords an account or takes permissions
@@ -296,6 +298,9 @@ class _Session:
         self.sub = sub
         self.check = check
         self.grant = grant
+        # What the caller may read as last checked: it shapes the events sent (`grant` stays the one
+        # the subscription was judged on, for telling what was lost since).
+        self.reader = grant
         self.screened = screened
         self.heartbeat = heartbeat
         self.expires_at = expires_at
@@ -381,7 +386,8 @@ class _Session:
             except StreamClosed as exc:
                 return exc.code, exc.reason
             if items:
-                await self._send(*(item.json for item in items))
+                hidden = self.reader.hidden_fields()
+                await self._send(*(self.reader.wire(item, hidden) for item in items))
 
     def _subscribed(self) -> str:
         return json.dumps(
@@ -411,6 +417,7 @@ class _Session:
         grant = await self._current_grant()
         if not isinstance(grant, StreamGrant):
             return grant
+        self.reader = grant
         lost = grant.lost(self.grant, self.sub.patterns)
         return None if lost is None else (CLOSE_FORBIDDEN, lost)
 
@@ -433,7 +440,7 @@ class _Session:
         grant = await self._current_grant()
         if not isinstance(grant, StreamGrant):
             return grant
-        self.grant, self.screened = grant, grant.screen(topics)
+        self.grant, self.reader, self.screened = grant, grant, grant.screen(topics)
         self.sub.resubscribe(self.screened.topics, last_event_id, allow=grant.allows)
         await self._send(self._subscribed())
         return None

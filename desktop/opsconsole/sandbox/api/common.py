@@ -39,6 +39,12 @@ class Caller:
         return store.Actor(self.id, self.email)
 
     @property
+    def event_actor(self) -> dict[str, str]:
+        """Who made a change, as the events it publishes say it. The stream leaves `actor` (the email)
+        out for a reader without read:users (stream_access.FIELD_PERMISSIONS); `actor_id` stays."""
+        return {"actor": self.email, "actor_id": str(self.id)}
+
+    @property
     def session_id(self) -> uuid.UUID | None:
         """The sign-in session the token belongs to (None for the sandbox's own service tokens)."""
         sid = self.claims.get("sid")

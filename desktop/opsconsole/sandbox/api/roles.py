@@ -74,7 +74,7 @@ def create_role(request: Request, response: Response, body: RoleCreate, caller: 
             new=record.data,
             request_id=request_id_of(request),
         )
-    publish(request, "role.created", {"role": record.data, "actor": caller.email})
+    publish(request, "role.created", {"role": record.data, **caller.event_actor})
     with_etag(response, record.etag)
     response.headers["Location"] = f"/api/roles/{body.name}"
     return record.data
@@ -118,7 +118,7 @@ def delete_role(request: Request, role: RolePath, caller: WriteRoles, if_match: 
             new=None,
             request_id=request_id_of(request),
         )
-    publish(request, "role.deleted", {"role": before.data, "actor": caller.email})
+    publish(request, "role.deleted", {"role": before.data, **caller.event_actor})
     return Response(status_code=204)
 
 
@@ -155,7 +155,7 @@ def set_role_permissions(
                 request_id=request_id_of(request),
             )
     if after is not before:
-        publish(request, "role.updated", {"role": after.data, "actor": caller.email})
+        publish(request, "role.updated", {"role": after.data, **caller.event_actor})
         recheck_streams(request, None)  # its holders may have lost a permission their streams read with
     with_etag(response, after.etag)
     return after.data

@@ -135,7 +135,7 @@ def create_user(request: Request, response: Response, body: UserCreate, caller: 
             )
         remember(request, record)
     app_state(request).metrics.user_registrations.inc()
-    publish(request, "user.created", {"user": store.jsonable(record.data), "actor": caller.email})
+    publish(request, "user.created", {"user": store.jsonable(record.data), **caller.event_actor})
     with_etag(response, record.etag)
     response.headers["Location"] = f"/api/users/{record.data['id']}"
     return record.data
@@ -209,7 +209,7 @@ def _change_user(
         publish(
             request,
             action,
-            {"user": store.jsonable(after.data), "changes": changed, "actor": caller.email},
+            {"user": store.jsonable(after.data), "changes": changed, **caller.event_actor},
         )
         if "password" in changed or after.data["status"] != "active":
             recheck_streams(request, user_id)  # its sessions ended, or the account is disabled
@@ -307,7 +307,7 @@ def delete_user(request: Request, user_id: UserId, caller: WriteUsers, if_match:
             new=None,
             request_id=request_id_of(request),
         )
-    publish(request, "user.deleted", {"user": store.jsonable(before.data), "actor": caller.email})
+    publish(request, "user.deleted", {"user": store.jsonable(before.data), **caller.event_actor})
     recheck_streams(request, user_id)
     return Response(status_code=204)
 
@@ -342,7 +342,7 @@ def _membership(
                 )
         remember(request, after)
     if after is not before:
-        publish(request, action, {"user": store.jsonable(after.data), "role": role, "actor": caller.email})
+        publish(request, action, {"user": store.jsonable(after.data), "role": role, **caller.event_actor})
         if not granted:
             recheck_streams(request, user_id)
     return after
