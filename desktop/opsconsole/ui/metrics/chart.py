@@ -2,7 +2,8 @@
 
 Drawing keeps to pyqtgraph's fast paths: one PlotDataItem per series, fed float64 arrays with
 ``setData`` (no per-point Python objects), peak downsampling to the pixel width, clipping to the view,
-and ``skipFiniteCheck`` when the data is known to have no gaps. The axes' ranges are set from the
+and ``skipFiniteCheck`` when the data is known to have no gaps. A value with no finite neighbour (a
+brief spike between two scrape gaps) makes no line at all, so it gets a dot. The axes' ranges are set from the
 data the panel already knows (time range, y from zero to the visible maximum) instead of pyqtgraph's
 auto-range, which would scan every array again on each refresh.
 
@@ -16,11 +17,13 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyqtgraph as pg  # type: ignore[import-untyped]
 from PySide6.QtCore import QEvent, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
+from ...metrics.api import FloatArray
 from ...metrics.dashboard import Panel
 from ...metrics.units import format_value
 from .axis import UnitAxis
@@ -32,7 +35,9 @@ COLORS = (
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
     "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
 )  # fmt: skip
+BoolArray = npt.NDArray[np.bool_]
 MAX_READOUT = 6  # series listed in the crosshair readout; the rest are counted
+DOT_SIZE = 6  # pixels across: a lone value's dot, a little wider than the 1-pixel line
 _BANNER = {
     "error": "background: rgba(220, 53, 69, 0.16); border-left: 3px solid #dc3545;",
     "warning": "background: rgba(255, 170, 0, 0.16); border-left: 3px solid #e0a000;",
@@ -55,6 +60,7 @@ class PanelView(QFrame):
         self.hidden: set[str] = set()
         self.requested: tuple[float, float] | None = None
         self._curves: dict[str, pg.PlotDataItem] = {}
+        self._dots: dict[str, pg.ScatterPlotItem] = {}  # each a child of its series' curve
         self._colors: dict[str, QColor] = {}
         self._long: dict[str, bool] = {}
         self.setObjectName(f"metricsPanel-{panel.id}")
@@ -176,6 +182,7 @@ class PanelView(QFrame):
         names = {s.name for s in data.series}
         for name in [n for n in self._curves if n not in names]:
             self.plot.removeItem(self._curves.pop(name))
+            self._dots.pop(name, None)
         for index, series in enumerate(data.series):
             self._draw(series, index)
         self.legend.set_series([(s.name, self._colors[s.name]) for s in data.series], self.hidden)
@@ -205,6 +212,7 @@ class PanelView(QFrame):
         for curve in self._curves.values():
             self.plot.removeItem(curve)
         self._curves.clear()
+        self._dots.clear()
         self.legend.set_series([], self.hidden)
         if self.requested is not None:
             self.view_box.setXRange(*self.requested, padding=0)
@@ -258,6 +266,10 @@ class PanelView(QFrame):
 
     def curve(self, name: str) -> pg.PlotDataItem | None:
         return self._curves.get(name)
+
+    def dots(self, name: str) -> pg.ScatterPlotItem | None:
+        """The dots of the series' values that have no finite neighbour (None until it had one)."""
+        return self._dots.get(name)
 
     # -- crosshair --------------------------------------------------------------------------------------
 
@@ -329,7 +341,26 @@ class PanelView(QFrame):
             connect="finite" if series.has_gaps else "all",
             skipFiniteCheck=not series.has_gaps,
         )
+        self._draw_dots(series, curve)
         curve.setVisible(series.name not in self.hidden)
+
+    def _draw_dots(self, series: SeriesData, curve: pg.PlotDataItem) -> None:
+        """A dot for each value the line cannot show. Only a series with gaps (or of one point) can have
+        one, so the usual series costs nothing here."""
+        alone = isolated(series.y) if series.has_gaps or len(series.y) == 1 else None
+        dots = self._dots.get(series.name)
+        if alone is None or not alone.any():
+            if dots is not None:
+                dots.hide()
+            return
+        if dots is None:
+            color = self._colors[series.name]
+            dots = pg.ScatterPlotItem(size=DOT_SIZE, pen=pg.mkPen(None), brush=pg.mkBrush(color), symbol="o")
+            # A child of the curve: it is shown, hidden and removed with it.
+            dots.setParentItem(curve)
+            self._dots[series.name] = dots
+        dots.setData(series.x[alone], series.y[alone])
+        dots.show()
 
     def _set_ranges(self) -> None:
         data = self.data
@@ -402,6 +433,15 @@ class _Banner(QLabel):
 
     def hasHeightForWidth(self) -> bool:
         return False
+
+
+def isolated(y: FloatArray) -> BoolArray:
+    """Which values are finite with no finite neighbour: a line through them has no length."""
+    finite = np.isfinite(y)
+    alone = finite.copy()
+    alone[1:] &= ~finite[:-1]
+    alone[:-1] &= ~finite[1:]
+    return alone
 
 
 def _escape(text: str) -> str:
