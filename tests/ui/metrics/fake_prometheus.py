@@ -1,18 +1,19 @@
-"""A small real HTTP server that answers Prometheus' API the way a misbehaving setup does, chosen by
-the query text (and metric and label names for completion): ``ok`` (a matrix whose value counts the requests so far), ``bad`` (400 bad_data),
-``exec`` (422 execution), ``unavailable`` (503), ``proxy`` (an nginx HTML 502 page), ``slow`` (no
-answer until the server stops), ``nan`` (NaN and +Inf among the values), ``empty`` (no series).
+"""A fake Prometheus on a real local HTTP server (tests/support/stub_http.py) that answers the way a
+misbehaving setup does, chosen by the query text (and metric and label names for completion): ``ok``
+(a matrix whose value counts the requests so far), ``bad`` (400 bad_data), ``exec`` (422 execution),
+``unavailable`` (503), ``proxy`` (an nginx HTML 502 page), ``slow`` (no answer until the server
+stops), ``nan`` (NaN and +Inf among the values), ``empty`` (no series).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.stub_http import HOLD, Request, stub_server
 
 NGINX_502 = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1>"
@@ -22,9 +23,8 @@ NGINX_502 = (
 
 @dataclass
 class FakePrometheus:
-    url: str
+    url: str = ""
     ok_requests: int = 0
-    release: threading.Event = field(default_factory=threading.Event)
 
 
 def _error(status: int, error_type: str, text: str) -> tuple[int, str, bytes]:
@@ -73,7 +73,7 @@ def answer(server: FakePrometheus, path: str, params: dict[str, str]) -> tuple[i
     if query == "proxy":
         return 502, "text/html", NGINX_502
     if query == "slow":
-        return None
+        return HOLD
     if query == "nan":
         values = [[t, ("NaN" if i % 3 == 0 else "+Inf" if i % 3 == 1 else "2")] for i, t in enumerate(times)]
         return _matrix([{"metric": {"job": "nan"}, "values": values}])
@@ -84,48 +84,15 @@ def answer(server: FakePrometheus, path: str, params: dict[str, str]) -> tuple[i
     return _error(400, "bad_data", f"unknown test query {query!r}")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64  # a dashboard's worth of connections at once, on a loaded machine
-
-
 @contextmanager
 def fake_prometheus() -> Iterator[FakePrometheus]:
-    state: dict[str, FakePrometheus] = {}
+    fake = FakePrometheus()
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            return
+    def respond(request: Request) -> tuple[int, str, bytes] | None:
+        parts = urlsplit(request.path)
+        raw = request.body.decode() if request.body else parts.query
+        return answer(fake, parts.path, {k: v[0] for k, v in parse_qs(raw).items()})
 
-        def _answer(self) -> None:
-            server = state["server"]
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode() if length else parts.query
-            params = {k: v[0] for k, v in parse_qs(raw).items()}
-            reply = answer(server, parts.path, params)
-            if reply is None:
-                server.release.wait(timeout=30)
-                return
-            status, content_type, payload = reply
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = _answer
-
-    httpd = _Server(("127.0.0.1", 0), Handler)
-    host, port = httpd.server_address[:2]
-    running = FakePrometheus(f"http://{host!s}:{port}")
-    state["server"] = running
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield running
-    finally:
-        running.release.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(10)
+    with stub_server(respond) as running:
+        fake.url = running.url
+        yield fake

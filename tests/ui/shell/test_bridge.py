@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import socket
 import threading
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import QWidget
 
 from opsconsole import net
 from opsconsole.ui.shell.bridge import AsyncBridge, BridgeClosedError, Job
-from tests.ui.shell.http_server import RunningServer, http_server
+from tests.support.stub_http import HOLD, Reply, StubServer, by_prefix, stub_server
 
 FORBIDDEN_AT_EXIT = (
     "Event loop is closed",
@@ -31,10 +32,28 @@ FORBIDDEN_AT_EXIT = (
     "was never awaited",
 )
 
+# A real HTTP server's routes: JSON, an RFC 9457 problem, a proxy's HTML 502, and one that never answers.
+PROBLEM = {
+    "type": "https://example.com/problems/not-found",
+    "title": "Not Found",
+    "status": 404,
+    "detail": "No user with id 42",
+}
+ROUTES = {
+    "/ok": Reply(200, "application/json", b'{"users": 3}'),
+    "/problem": Reply(
+        404, "application/problem+json", json.dumps(PROBLEM).encode(), {"X-Request-ID": "req-42"}
+    ),
+    "/proxy-error": Reply(
+        502, "text/html", b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+    ),
+    "/hang": HOLD,  # accepts the request, then holds the connection until the server stops
+}
+
 
 @pytest.fixture
-def server() -> Iterator[RunningServer]:
-    with http_server() as running:
+def server() -> Iterator[StubServer]:
+    with stub_server(by_prefix(ROUTES)) as running:
         yield running
 
 
@@ -52,7 +71,7 @@ async def get(base: str, path: str) -> Any:
         return await net.request_json(client, "GET", path)
 
 
-def test_result_arrives_on_the_gui_thread(qtbot: Any, bridge: AsyncBridge, server: RunningServer) -> None:
+def test_result_arrives_on_the_gui_thread(qtbot: Any, bridge: AsyncBridge, server: StubServer) -> None:
     seen: dict[str, Any] = {}
 
     async def work() -> Any:
@@ -77,7 +96,7 @@ def test_result_arrives_on_the_gui_thread(qtbot: Any, bridge: AsyncBridge, serve
 
 
 def test_callbacks_chained_after_run_are_delivered(
-    qtbot: Any, bridge: AsyncBridge, server: RunningServer
+    qtbot: Any, bridge: AsyncBridge, server: StubServer
 ) -> None:
     # Anki's style: run(...).success(...).failure(...), set after run() has handed the work over.
     outcomes: list[tuple[str, Any]] = []
@@ -93,7 +112,7 @@ def test_callbacks_chained_after_run_are_delivered(
 
 
 def test_api_error_reaches_the_view_with_its_type(
-    qtbot: Any, bridge: AsyncBridge, server: RunningServer
+    qtbot: Any, bridge: AsyncBridge, server: StubServer
 ) -> None:
     failures: list[BaseException] = []
     successes: list[Any] = []
@@ -115,7 +134,7 @@ def test_api_error_reaches_the_view_with_its_type(
 
 
 def test_a_proxy_html_page_is_a_readable_api_error(
-    qtbot: Any, bridge: AsyncBridge, server: RunningServer
+    qtbot: Any, bridge: AsyncBridge, server: StubServer
 ) -> None:
     failures: list[BaseException] = []
     with qtbot.waitSignal(bridge.jobFinished, timeout=10_000):
@@ -156,7 +175,7 @@ def test_a_failure_without_a_handler_is_logged(
     assert record.exc_info is not None and record.exc_info[1] is job.error
 
 
-def test_closing_the_owner_cancels_the_job(qtbot: Any, bridge: AsyncBridge, server: RunningServer) -> None:
+def test_closing_the_owner_cancels_the_job(qtbot: Any, bridge: AsyncBridge, server: StubServer) -> None:
     view = QWidget()
     view.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
     view.show()
@@ -171,7 +190,7 @@ def test_closing_the_owner_cancels_the_job(qtbot: Any, bridge: AsyncBridge, serv
             raise
 
     job = bridge.run(load(), on_success=called.append, on_failure=called.append, owner=view)
-    qtbot.waitUntil(server.hang_started.is_set, timeout=10_000)
+    qtbot.waitUntil(server.held.is_set, timeout=10_000)
     with qtbot.waitSignal(bridge.jobFinished, timeout=10_000) as finished:
         view.close()  # WA_DeleteOnClose: the view is destroyed, as a closed page or dialog would be
 
@@ -236,7 +255,7 @@ def test_a_finished_job_releases_its_owner_connection(qtbot: Any, bridge: AsyncB
 
 
 def test_shutdown_with_work_in_flight_cleans_up_in_order(
-    qtbot: Any, server: RunningServer, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    qtbot: Any, server: StubServer, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     bridge = AsyncBridge(shutdown_timeout=3.0)
     events: list[str] = []
@@ -286,7 +305,7 @@ def test_shutdown_with_work_in_flight_cleans_up_in_order(
     bridge.loop.call_soon_threadsafe(lambda: bridge.loop.create_task(stream(), name="live-stream"))
     with qtbot.waitSignal(bridge.jobFinished, timeout=10_000):
         bridge.run(abandon_generator())
-    qtbot.waitUntil(server.hang_started.is_set, timeout=10_000)
+    qtbot.waitUntil(server.held.is_set, timeout=10_000)
 
     with caplog.at_level(logging.DEBUG):
         bridge.shutdown()

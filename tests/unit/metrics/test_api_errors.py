@@ -15,7 +15,7 @@ import pytest
 
 from opsconsole.metrics.api import MAX_GET_URL, PrometheusAPI
 from opsconsole.metrics.errors import MetricsError
-from tests.unit.metrics.stub_server import StubServer, stub_server
+from tests.support.stub_http import HOLD, NGINX, StubServer, by_prefix, stub_server
 
 JSON = "application/json"
 
@@ -66,12 +66,13 @@ ROUTES = {
         b'{"status":"success","data":{"resultType":"matrix","result":[{"values":[["x"]]}]}}',
     ),
     "/ok": (200, JSON, b'{"status":"success","data":{"resultType":"vector","result":[]}}'),
+    "/hang": HOLD,
 }
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[StubServer]:
-    with stub_server(ROUTES) as running:
+    with stub_server(by_prefix(ROUTES), server_header=NGINX) as running:
         yield running
 
 
@@ -177,7 +178,7 @@ async def test_long_queries_go_as_a_post_form(server: StubServer, client: httpx.
     server.requests.clear()
     await api.query(short, at=1700000000)
     await api.query(long, at=1700000000)
-    (m1, path1, _), (m2, path2, body2) = server.requests
+    (m1, path1, _), (m2, path2, body2) = ((r.method, r.path, r.body) for r in server.requests)
     assert m1 == "GET" and parse_qs(path1.split("?", 1)[1])["query"] == [short]
     assert m2 == "POST" and path2 == "/ok/api/v1/query" and parse_qs(body2.decode())["query"] == [long]
 
@@ -187,10 +188,10 @@ async def test_label_values_are_capped_even_when_the_server_ignores_limit(
 ) -> None:
     names = {"status": "success", "data": [f"metric_{i}" for i in range(100_000)]}
     routes = {"/": (200, JSON, json.dumps(names).encode())}
-    with stub_server(routes) as big:
+    with stub_server(by_prefix(routes), server_header=NGINX) as big:
         values = await PrometheusAPI(client, big.url).label_values("__name__", limit=500)
         assert values == [f"metric_{i}" for i in range(500)]
-        assert "limit=500" in big.requests[0][1]
+        assert "limit=500" in big.requests[0].path
 
 
 async def test_numbers_in_the_request_read_as_durations(
@@ -200,7 +201,7 @@ async def test_numbers_in_the_request_read_as_durations(
     await PrometheusAPI(client, server.url + "/empty", timeout=7.5).query_range(
         "x", 0, 30 * 86400, 30 * 86400
     )
-    params = parse_qs(server.requests[0][1].split("?", 1)[1])
+    params = parse_qs(server.requests[0].path.split("?", 1)[1])
     assert params["step"] == ["2592000"] and params["timeout"] == ["7.5"]
     assert params["start"] == ["0.000"] and params["end"] == ["2592000.000"]
 
@@ -226,7 +227,7 @@ async def test_scrape_interval_from_targets_config_or_nothing(client: httpx.Asyn
         "/old/api/v1/status/config": (200, JSON, json.dumps(config).encode()),
         # Thanos, Mimir: neither endpoint (404) -> the dashboard's setting applies.
     }
-    with stub_server(routes) as srv:
+    with stub_server(by_prefix(routes), server_header=NGINX) as srv:
         assert await PrometheusAPI(client, srv.url + "/prom").scrape_interval() == 30.0
         assert await PrometheusAPI(client, srv.url + "/prom").scrape_interval(job="node") == 60.0
         assert await PrometheusAPI(client, srv.url + "/old").scrape_interval() == 20.0

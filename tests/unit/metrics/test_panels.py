@@ -23,7 +23,7 @@ from opsconsole.metrics.panels import (
     step_warning,
 )
 from opsconsole.metrics.step import choose_step
-from tests.unit.metrics.stub_server import StubServer, stub_server
+from tests.support.stub_http import StubServer, by_prefix, stub_server
 
 MATRIX = {
     "status": "success",
@@ -48,7 +48,7 @@ ROUTES = {
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[StubServer]:
-    with stub_server(ROUTES) as running:
+    with stub_server(by_prefix(ROUTES)) as running:
         yield running
 
 

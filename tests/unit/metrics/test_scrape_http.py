@@ -13,7 +13,7 @@ from opsconsole.metrics import exposition
 from opsconsole.metrics.errors import MetricsError
 from opsconsole.metrics.scraper import DirectScraper, ScrapeUpdate
 from opsconsole.metrics.transform import ScrapeSpec
-from tests.unit.metrics.stub_server import StubServer, stub_server
+from tests.support.stub_http import HOLD, NGINX, StubServer, by_prefix, stub_server
 
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 ROUTES = {
@@ -21,21 +21,22 @@ ROUTES = {
     "/text": (200, "text/plain; version=0.0.4", b"# TYPE up gauge\nup 0\n"),
     "/broken": (200, OPENMETRICS, b"# TYPE up gauge\nup 1\n"),  # no # EOF
     "/html502": (502, "text/html", b"<html><title>502 Bad Gateway</title></html>"),
+    "/hang": HOLD,
 }
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[StubServer]:
-    with stub_server(ROUTES) as running:
+    with stub_server(by_prefix(ROUTES), server_header=NGINX) as running:
         yield running
 
 
 async def test_asks_for_openmetrics_first_and_reads_what_comes(
     server: StubServer, client: httpx.AsyncClient
 ) -> None:
-    server.accept.clear()
+    server.requests.clear()
     om = {f.name: f for f in await exposition.scrape(client, server.url + "/om")}
-    assert server.accept == [exposition.ACCEPT]
+    assert [r.headers.get("Accept") for r in server.requests] == [exposition.ACCEPT]
     assert om["reqs"].type == "counter" and om["reqs"].samples[0].name == "reqs_total"
     text = await exposition.scrape(client, server.url + "/text")
     assert [(f.name, f.samples[0].value) for f in text] == [("up", 0.0)]
