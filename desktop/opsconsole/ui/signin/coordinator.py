@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import shiboken6
@@ -27,6 +27,7 @@ from PySide6.QtCore import QObject
 
 from ...config import Profile
 from ..shell.idle import call_when_idle
+from .opening import DEFAULT_STEPS, Step, open_in_steps
 from .status import SignInStatus
 
 if TYPE_CHECKING:
@@ -49,19 +50,13 @@ def interactive_session(profile: Profile) -> Session:
     return open_session(profile, interactive=True)
 
 
-async def _open_off_the_gui_thread(factory: SessionFactory, profile: Profile) -> Session:
-    import asyncio
-
-    # Opening a session reads the OS keyring: a D-Bus round trip that can wait on an unlock prompt.
-    return await asyncio.to_thread(factory, profile)
-
-
 class SignInCoordinator(QObject):
     def __init__(
         self,
         window: MainWindow,
         *,
         session_factory: SessionFactory = interactive_session,
+        steps: Sequence[Step] = DEFAULT_STEPS,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent if parent is not None else window)
@@ -69,6 +64,7 @@ class SignInCoordinator(QObject):
         self.context = window.context
         self.bridge = self.context.bridge
         self._factory = session_factory
+        self._steps = steps
         self.scopes = self.context.scopes
         self.status_field = SignInStatus(window.set_sign_in_state, parent=self)
         self.session: Session | None = None
@@ -95,7 +91,9 @@ class SignInCoordinator(QObject):
             return
         self.window.set_sign_in_state("checking…", "Reading this profile's saved sign-in")
         self._opening = self.bridge.run(
-            _open_off_the_gui_thread(self._factory, profile),
+            # Off the GUI thread: it imports the network stack and reads the OS keyring (a D-Bus round
+            # trip that can wait on an unlock prompt). In steps, so that quitting need not wait for it.
+            open_in_steps(self._factory, profile, self._steps),
             on_success=lambda session: self._adopt(profile, session),
             on_failure=lambda error: self._open_failed(profile, error),
             owner=self,
