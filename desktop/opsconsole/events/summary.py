@@ -3,14 +3,20 @@
 Events carry what changed under a key naming the kind of thing (``user``, ``role``, ``alert``): the
 line names it by what a person recognises (an email, a role's name, an alert's summary). Anything
 else is shown as compact JSON, cut to a readable length.
+
+Who made a change: the server sends ``actor`` (the account's email) and ``actor_id`` (its id, the
+``sub`` of its tokens), and leaves the email out for a reader without read:users (a read:roles-only
+reader still gets role events). The line then names the account by its id, shortened like a git hash:
+"by user 3f2a9c1e"; :func:`actor_words` gives the whole id for a tooltip.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
-__all__ = ["printable", "summarize", "target_of"]
+__all__ = ["actor_words", "printable", "short_id", "summarize", "target_of"]
 
 _MAX = 160
 
@@ -30,10 +36,32 @@ def summarize(topic: str, data: dict[str, Any]) -> str:
         parts.append(f"role {role}")
     if not parts:  # a shape we do not know: the data itself, compact
         parts.append(json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str))
-    actor = data.get("actor")
-    if isinstance(actor, str) and actor:
-        parts.append(f"by {actor}")
+    actor = actor_words(data)
+    if actor:
+        parts.append(actor)
     return _clip(" · ".join(parts))
+
+
+def actor_words(data: dict[str, Any], *, full: bool = False) -> str:
+    """Who made the change: "by <email>", else "by user <id>" (shortened unless ``full``), else ""."""
+    actor = data.get("actor")
+    if isinstance(actor, str) and actor.strip():
+        return f"by {actor}"
+    actor_id = data.get("actor_id")
+    if isinstance(actor_id, bool) or not isinstance(actor_id, str | int):
+        return ""  # absent, or a shape we do not know: better no words than "by user None"
+    text = printable(str(actor_id))
+    if not text:
+        return ""
+    return f"by user {text if full else short_id(text)}"
+
+
+def short_id(text: str) -> str:
+    """An id short enough for a list row: a UUID's first group, anything else cut to 12 characters."""
+    try:
+        return uuid.UUID(text).hex[:8]
+    except ValueError:
+        return text if len(text) <= 12 else text[:11] + "…"
 
 
 def target_of(data: dict[str, Any]) -> tuple[str, str] | None:

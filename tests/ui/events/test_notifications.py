@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from PySide6.QtCore import Qt
 
 from opsconsole.auth.store import MemoryStore
 from opsconsole.events.model import Event, Phase
@@ -18,6 +20,7 @@ from opsconsole.ui.events.notify import DesktopNotifier
 from opsconsole.ui.events.page import NotificationsPage
 from opsconsole.ui.events.room import NotificationsRoom, room_for
 from opsconsole.ui.shell.app import GuiSession, start_gui
+from tests.support.sandbox import ADMIN, ALL_SCOPES, bearer, obtain_tokens
 from tests.support.signed_in import config_for, sandbox_profile, store_sign_in
 
 pytestmark = pytest.mark.slow
@@ -30,9 +33,11 @@ def gui(
 ) -> Iterator[Callable[..., GuiSession]]:
     sessions: list[GuiSession] = []
 
-    def open_window(sandbox: RunningSandbox, **profile_overrides: Any) -> GuiSession:
+    def open_window(
+        sandbox: RunningSandbox, *, scopes: tuple[str, ...] = ALL_SCOPES, **profile_overrides: Any
+    ) -> GuiSession:
         MemoryStore.clear_all()
-        store_sign_in(sandbox)
+        store_sign_in(sandbox, scopes=scopes)
         profile = sandbox_profile(sandbox, **profile_overrides)
         session = start_gui(
             qapp, config_for(profile), profile=profile.name, install_qt_log=False, show_problems=False
@@ -120,6 +125,37 @@ def test_filters_by_topic_type_and_text_and_say_what_is_wrong(
     page.apply_filter()
     assert page.filter_error.isVisibleTo(page) and "topic pattern" in page.filter_error.text()
     assert page.proxy.rowCount() == 3  # the last good filter stays
+
+
+def test_a_reader_without_read_users_sees_who_changed_a_role_by_account_id(
+    qtbot: Any, gui: Callable[..., GuiSession], make_sandbox: Callable[..., RunningSandbox]
+) -> None:
+    # The stream leaves the actor's email out for a reader without read:users; the row names the account
+    # by its id instead, shortened, and the tooltip gives it whole. Nowhere "None", nowhere blank.
+    sandbox = make_sandbox()
+    session = gui(sandbox, scopes=("openid", "offline_access", "read:roles", "write:roles"))
+    page = notifications_page(session)
+    with httpx.Client(
+        base_url=f"{sandbox.url}/api", headers=bearer(obtain_tokens(sandbox.url, ADMIN)), timeout=20
+    ) as api:
+        admin_id = str(api.get("/me").json()["id"])
+        made = api.post("/roles", json={"name": "night-shift", "permissions": ["read:roles"]})
+        assert made.status_code == 201, made.text
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=WAIT)
+    assert "actor" not in page.model.event_at(0).data  # what the server withheld
+    what = page.proxy.index(0, 2)
+    assert what.data() == f"role night-shift · by user {admin_id[:8]}"
+    tooltip = what.data(Qt.ItemDataRole.ToolTipRole)
+    assert tooltip.endswith(f"By user {admin_id}") and ADMIN not in tooltip
+    for column in range(page.proxy.columnCount()):
+        index = page.proxy.index(0, column)
+        for role in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ToolTipRole,
+            Qt.ItemDataRole.AccessibleTextRole,
+        ):
+            text = index.data(role)
+            assert isinstance(text, str) and text.strip() and "None" not in text, (column, role, text)
 
 
 def test_pause_holds_new_events_with_a_count_and_resume_shows_them(

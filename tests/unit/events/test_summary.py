@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opsconsole.events.summary import printable, summarize, target_of
+from opsconsole.events.summary import actor_words, printable, short_id, summarize, target_of
 
 
 def test_events_are_named_by_what_people_recognise() -> None:
@@ -31,3 +31,37 @@ def test_what_an_event_is_about() -> None:
     assert target_of({"user": {"id": "u1"}}) == ("users", "u1")
     assert target_of({"trace_id": "abc"}) == ("traces", "abc")
     assert target_of({"summary": "nothing to open"}) is None
+
+
+ACCOUNT = "3f2a9c1e-5b7d-4e21-9a0c-6d8e4f1b2a3c"
+
+
+def test_an_actor_known_only_by_id_is_named_by_its_short_id() -> None:
+    # A reader without read:users gets role events without the actor's email, only its account id.
+    assert summarize("role.created", {"role": {"name": "auditor"}, "actor_id": ACCOUNT}) == (
+        "role auditor · by user 3f2a9c1e"
+    )
+    assert actor_words({"actor_id": ACCOUNT}, full=True) == f"by user {ACCOUNT}"
+    # With the email too, the email: it is what a person recognises.
+    both = {"role": {"name": "auditor"}, "actor": "admin@x", "actor_id": ACCOUNT}
+    assert summarize("role.created", both) == "role auditor · by admin@x"
+    assert summarize("role.created", {**both, "actor": " "}) == "role auditor · by user 3f2a9c1e"
+
+
+def test_ids_that_are_not_uuids_are_shown_whole_or_cut() -> None:
+    assert short_id("svc-metrics") == "svc-metrics"
+    assert short_id("service-account-for-the-nightly-export") == "service-acc…"
+    assert actor_words({"actor_id": 42}) == "by user 42"
+
+
+def test_no_actor_is_no_words_never_none() -> None:
+    for data in (
+        {},
+        {"actor": None, "actor_id": None},
+        {"actor_id": ""},
+        {"actor_id": True},
+        {"actor_id": {}},
+    ):
+        assert actor_words(data) == ""
+        line = summarize("role.deleted", {"role": {"name": "auditor"}, **data})
+        assert line == "role auditor" and "None" not in line

@@ -26,7 +26,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont
 
 from ...events.model import Event
-from ...events.summary import printable, summarize, target_of
+from ...events.summary import actor_words, printable, summarize, target_of
 from ...events.topics import TopicFilter
 
 __all__ = ["COLUMNS", "EVENT_ROLE", "EventFilter", "EventFilterProxy", "EventTableModel"]
@@ -55,6 +55,15 @@ class _Row:
     @property
     def topic(self) -> str:
         return printable(self.event.topic)
+
+    @property
+    def tooltip(self) -> str:
+        lines = [f"#{self.event.id} {printable(self.event.type)} at {self.time}", self.summary]
+        # The row shortens an account id (and a long line may lose it): the tooltip says it whole.
+        actor = actor_words(self.event.data, full=True)
+        if actor and actor not in self.summary:
+            lines.append(actor[0].upper() + actor[1:])
+        return "\n".join(lines)
 
     @property
     def time(self) -> str:
@@ -111,7 +120,7 @@ class EventTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return (row.time, row.topic, row.summary)[column]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"#{row.event.id} {printable(row.event.type)} at {row.time}\n{row.summary}"
+            return row.tooltip
         if role == Qt.ItemDataRole.FontRole and row.event.id > self._read_mark:
             return self._bold
         if role == Qt.ItemDataRole.AccessibleTextRole:
