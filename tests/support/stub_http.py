@@ -5,15 +5,18 @@ real sockets (timeouts, proxies' HTML pages, servers that never answer) without 
         ... server.url ...
 
 ``respond(request)`` gives each answer: a ``Reply`` (or a ``(status, content type, body)`` tuple), or
-``HOLD`` (None) to keep the request open without an answer until the server stops; ``held`` is set
-once a request is held, so a test can wait for it to be in flight. ``requests`` records every request.
+``HOLD`` (None) to keep the request open without an answer until the server stops (``held`` is set
+once a request is held, so a test can wait for it to be in flight), or ``DROP`` to hang up without an
+answer, as a crashing server does. ``requests`` records every request.
 ``by_prefix(routes)`` answers from a table: the first route whose key starts the path (so ``/html502``
 serves ``/html502/api/v1/query_range`` too), else 404. ``server_header`` names the server in the
-``Server`` header, to answer as a proxy does (``NGINX``).
+``Server`` header, to answer as a proxy does (``NGINX``); a reply's own ``Server`` header replaces it
+for that answer.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -22,7 +25,7 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import NamedTuple
 
-__all__ = ["HOLD", "NGINX", "Reply", "Request", "StubServer", "by_prefix", "stub_server"]
+__all__ = ["DROP", "HOLD", "NGINX", "Answer", "Reply", "Request", "StubServer", "by_prefix", "stub_server"]
 
 
 class Reply(NamedTuple):
@@ -40,9 +43,14 @@ class Request:
     headers: Message  # as received: ``headers.get("Accept")`` ignores case
 
 
-Answer = Reply | tuple[int, str, bytes] | None
+class _Drop:
+    """The answer that is none: the connection is shut down."""
+
+
+Answer = Reply | tuple[int, str, bytes] | _Drop | None
 Responder = Callable[[Request], Answer]
 HOLD: None = None
+DROP = _Drop()
 NOT_FOUND = Reply(404, "text/plain", b"404 page not found")
 NGINX = "nginx/1.25.3"  # the Server header of a reverse proxy, for answers a proxy gives
 
@@ -77,11 +85,13 @@ def stub_server(respond: Responder, *, server_header: str | None = None) -> Iter
     running: StubServer
 
     class Handler(BaseHTTPRequestHandler):
+        reply_server: str | None = None
+
         def log_message(self, format: str, *args: object) -> None:
             return
 
         def version_string(self) -> str:
-            return server_header or super().version_string()
+            return self.reply_server or server_header or super().version_string()
 
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -94,12 +104,18 @@ def stub_server(respond: Responder, *, server_header: str | None = None) -> Iter
                 running.held.set()
                 running.release.wait(timeout=30)
                 return
+            if isinstance(answer, _Drop):
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             reply = Reply(*answer)
+            self.reply_server = reply.headers.get("Server")  # sent by send_response, through version_string
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))
             for name, value in reply.headers.items():
-                self.send_header(name, value)
+                if name != "Server":
+                    self.send_header(name, value)
             self.end_headers()
             self.wfile.write(reply.body)
 

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import http.server
 import io
 import json
 import logging
 import os
 import stat
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from opsconsole import logs
+from tests.support.stub_http import Reply, stub_server
 
 JWT = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiJ1c2VyMTIzIiwic2NvcGVzIjpbXX0.c2lnbmF0dXJlLXBhcnQ"
 SECRETS = [
@@ -204,27 +202,9 @@ def test_extras_named_like_secrets_are_redacted(key: str, secret: bool) -> None:
 @pytest.fixture
 def cookie_server() -> Iterator[str]:
     """A real HTTP server on loopback whose answer sets a cookie."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Set-Cookie", "sid=sess-cookie-77; HttpOnly")
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    answer = Reply(200, "text/plain", b"ok", {"Set-Cookie": "sid=sess-cookie-77; HttpOnly"})
+    with stub_server(lambda _request: answer) as server:
+        yield f"{server.url}/"
 
 
 def test_httpcore_header_traces_hold_no_cookie(cookie_server: str) -> None:

@@ -4,80 +4,67 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from email.message import Message
+from typing import Any
 
 import httpx
 import pytest
 
 from opsconsole import __version__, config, net
 from opsconsole.errors import OpsError
+from tests.support.stub_http import DROP, Answer, Reply, StubServer, by_prefix, stub_server
 
 
-class Scripted(BaseHTTPRequestHandler):
-    """Answers each path with a canned (status, headers, body); records the request headers it saw."""
+@dataclass
+class Scripted:
+    """The stub server and its answers by path (prefix); ``seen`` holds the request headers it got."""
 
-    routes: ClassVar[dict[str, tuple[int, dict[str, str], bytes]]] = {}
-    seen: ClassVar[list[dict[str, str]]] = []
+    stub: StubServer
+    routes: dict[str, Answer]
 
-    def do_GET(self) -> None:
-        self.seen.append(dict(self.headers))
-        if self.path == "/hang-up":
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        status, headers, body = self.routes.get(self.path, (404, {"Content-Type": "text/plain"}, b"no route"))
-        headers = dict(headers)
-        self.server_version, self.sys_version = headers.pop("Server", "test-server"), ""
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    @property
+    def url(self) -> str:
+        return self.stub.url
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    @property
+    def seen(self) -> list[Message]:
+        return [request.headers for request in self.stub.requests]
+
+    def route(
+        self, path: str, status: int, body: Any, content_type: str = "application/json", **headers: str
+    ) -> None:
+        raw = (
+            body
+            if isinstance(body, bytes)
+            else (body if isinstance(body, str) else json.dumps(body)).encode()
+        )
+        self.routes[path] = Reply(status, content_type, raw, headers)
 
 
 @pytest.fixture
-def server() -> Iterator[str]:
-    Scripted.routes = {}
-    Scripted.seen = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
-
-
-def route(path: str, status: int, body: Any, content_type: str = "application/json", **headers: str) -> None:
-    raw = (
-        body
-        if isinstance(body, bytes)
-        else (json.dumps(body) if not isinstance(body, str) else body).encode()
-    )
-    Scripted.routes[path] = (status, {"Content-Type": content_type, **headers}, raw)
+def server() -> Iterator[Scripted]:
+    routes: dict[str, Answer] = {"/hang-up": DROP}
+    with stub_server(by_prefix(routes), server_header="test-server") as stub:
+        yield Scripted(stub, routes)
 
 
 def profile(url: str, **kw: Any) -> config.Profile:
     return config.Profile(name="t", api_url=url, issuer=url, client_id="opsconsole", **kw)
 
 
-async def test_success_decodes_json_and_stamps_identity(server: str) -> None:
-    route("/users", 200, {"items": []})
-    async with net.build_client(profile(server)) as client:
+async def test_success_decodes_json_and_stamps_identity(server: Scripted) -> None:
+    server.route("/users", 200, {"items": []})
+    async with net.build_client(profile(server.url)) as client:
         assert await net.request_json(client, "GET", "/users") == {"items": []}
-    [headers] = Scripted.seen
+    [headers] = server.seen
     assert headers["User-Agent"].startswith(f"opsconsole/{__version__} ")
     assert len(headers["X-Request-ID"]) == 32
 
 
-async def test_problem_details_become_one_typed_error(server: str) -> None:
-    route(
+async def test_problem_details_become_one_typed_error(server: Scripted) -> None:
+    server.route(
         "/users/1",
         412,
         {
@@ -90,7 +77,7 @@ async def test_problem_details_become_one_typed_error(server: str) -> None:
         },
         content_type="application/problem+json",
     )
-    async with net.build_client(profile(server)) as client:
+    async with net.build_client(profile(server.url)) as client:
         with pytest.raises(net.ApiError) as info:
             await net.request(client, "GET", "/users/1")
     err = info.value
@@ -108,22 +95,22 @@ async def test_problem_details_become_one_typed_error(server: str) -> None:
 
 
 @pytest.mark.parametrize(("status", "code"), [(401, 3), (403, 3), (404, 4), (409, 5), (500, 1), (503, 1)])
-async def test_exit_codes_follow_the_contract(server: str, status: int, code: int) -> None:
-    route("/x", status, {"title": "t", "status": status}, content_type="application/problem+json")
-    async with net.build_client(profile(server)) as client:
+async def test_exit_codes_follow_the_contract(server: Scripted, status: int, code: int) -> None:
+    server.route("/x", status, {"title": "t", "status": status}, content_type="application/problem+json")
+    async with net.build_client(profile(server.url)) as client:
         with pytest.raises(net.ApiError) as info:
             await net.request(client, "GET", "/x")
     assert info.value.exit_code == code
 
 
-async def test_a_proxys_html_page_gives_a_readable_error(server: str) -> None:
+async def test_a_proxys_html_page_gives_a_readable_error(server: Scripted) -> None:
     page = (
         "<!DOCTYPE html><html><head><style>body{color:red}</style><title>502 Bad Gateway</title></head>"
         "<body><h1>Bad Gateway</h1><p>The proxy server received an invalid response.</p>"
         "<script>track()</script></body></html>"
     )
-    route("/users", 502, page, content_type="text/html; charset=utf-8", Server="squid/5.7")
-    async with net.build_client(profile(server)) as client:
+    server.route("/users", 502, page, content_type="text/html; charset=utf-8", Server="squid/5.7")
+    async with net.build_client(profile(server.url)) as client:
         with pytest.raises(net.ApiError) as info:
             await net.request(client, "GET", "/users")
     message = str(info.value)
@@ -132,19 +119,21 @@ async def test_a_proxys_html_page_gives_a_readable_error(server: str) -> None:
     assert len(info.value.detail) <= 300
 
 
-async def test_html_without_a_title_is_summarised_as_text(server: str) -> None:
-    route("/x", 503, "<html><body><p>Maintenance   until\n 04:00</p></body></html>", content_type="text/html")
-    async with net.build_client(profile(server)) as client:
+async def test_html_without_a_title_is_summarised_as_text(server: Scripted) -> None:
+    server.route(
+        "/x", 503, "<html><body><p>Maintenance   until\n 04:00</p></body></html>", content_type="text/html"
+    )
+    async with net.build_client(profile(server.url)) as client:
         with pytest.raises(net.ApiError, match=r"an HTML page \(from test-server\): Maintenance until 04:00"):
             await net.request(client, "GET", "/x")
 
 
-async def test_oauth_style_errors_and_plain_text_and_empty_bodies(server: str) -> None:
-    route("/token", 400, {"error": "invalid_grant", "error_description": "refresh token reused"})
-    route("/plain", 500, "Internal Server Error\x00\x1b[31m", content_type="text/plain")
-    route("/empty", 500, b"", content_type="text/plain")
-    route("/binary", 500, b"\xff\xfe\xfd", content_type="application/octet-stream")
-    async with net.build_client(profile(server)) as client:
+async def test_oauth_style_errors_and_plain_text_and_empty_bodies(server: Scripted) -> None:
+    server.route("/token", 400, {"error": "invalid_grant", "error_description": "refresh token reused"})
+    server.route("/plain", 500, "Internal Server Error\x00\x1b[31m", content_type="text/plain")
+    server.route("/empty", 500, b"", content_type="text/plain")
+    server.route("/binary", 500, b"\xff\xfe\xfd", content_type="application/octet-stream")
+    async with net.build_client(profile(server.url)) as client:
         with pytest.raises(net.ApiError, match=r"invalid_grant .HTTP 400.: refresh token reused"):
             await net.request(client, "GET", "/token")
         with pytest.raises(net.ApiError) as info:
@@ -156,9 +145,9 @@ async def test_oauth_style_errors_and_plain_text_and_empty_bodies(server: str) -
             await net.request(client, "GET", "/binary")
 
 
-async def test_a_success_that_is_not_json_is_malformed(server: str) -> None:
-    route("/users", 200, "<html><title>Sign in to Corp SSO</title></html>", content_type="text/html")
-    async with net.build_client(profile(server)) as client:
+async def test_a_success_that_is_not_json_is_malformed(server: Scripted) -> None:
+    server.route("/users", 200, "<html><title>Sign in to Corp SSO</title></html>", content_type="text/html")
+    async with net.build_client(profile(server.url)) as client:
         with pytest.raises(net.MalformedResponse, match=r"not JSON.*Sign in to Corp SSO"):
             await net.request_json(client, "GET", "/users")
 
@@ -178,8 +167,8 @@ async def test_an_unreachable_server_is_a_network_error_with_the_host() -> None:
     assert info.value.exit_code == 1
 
 
-async def test_a_dropped_connection_is_a_network_error(server: str) -> None:
-    async with net.build_client(profile(server)) as client:
+async def test_a_dropped_connection_is_a_network_error(server: Scripted) -> None:
+    async with net.build_client(profile(server.url)) as client:
         with pytest.raises(net.NetworkError, match=r"connection to 127\.0\.0\.1:.* broke"):
             await net.request(client, "GET", "/hang-up")
 
@@ -197,10 +186,10 @@ async def test_a_read_timeout_is_reported_as_such() -> None:
         listener.close()
 
 
-async def test_proxy_variables_are_honoured(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_proxy_variables_are_honoured(server: Scripted, monkeypatch: pytest.MonkeyPatch) -> None:
     # The scripted server plays the proxy: an absolute-form request arrives at it.
-    route("http://api.example.invalid/users", 200, {"via": "proxy"})
-    monkeypatch.setenv("HTTP_PROXY", server)
+    server.route("http://api.example.invalid/users", 200, {"via": "proxy"})
+    monkeypatch.setenv("HTTP_PROXY", server.url)
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     async with net.build_client(profile("http://api.example.invalid")) as client:
@@ -208,37 +197,37 @@ async def test_proxy_variables_are_honoured(server: str, monkeypatch: pytest.Mon
 
 
 async def test_the_sign_in_client_is_built_with_the_same_settings(
-    server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+    server: Scripted, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     """authlib's OAuth client (the sign-in's protocol steps) goes through the proxy, with our identity."""
     from opsconsole.auth.flow import oauth_client
 
     where = "http://idp.example.invalid/.well-known/openid-configuration"
-    route(where, 200, {"via": "proxy"})
-    monkeypatch.setenv("HTTP_PROXY", server)
+    server.route(where, 200, {"via": "proxy"})
+    monkeypatch.setenv("HTTP_PROXY", server.url)
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     async with oauth_client(profile("http://idp.example.invalid")) as client:
         assert (await client.get(where)).json() == {"via": "proxy"}
-    [headers] = Scripted.seen
+    [headers] = server.seen
     assert headers["User-Agent"].startswith(f"opsconsole/{__version__} ")
     assert len(headers["X-Request-ID"]) == 32 and "Authorization" not in headers
     bad = tmp_path / "bad.pem"
     bad.write_text("not a certificate")
     with pytest.raises(Exception, match=r"(?i)pem|no certificate|x509"):
-        oauth_client(profile(server, ca_bundle=str(bad)))  # the profile's CA bundle is loaded too
+        oauth_client(profile(server.url, ca_bundle=str(bad)))  # the profile's CA bundle is loaded too
 
 
-async def test_auth_hook_slot_is_used_for_every_request(server: str) -> None:
+async def test_auth_hook_slot_is_used_for_every_request(server: Scripted) -> None:
     class Stamp(httpx.Auth):
         def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
             request.headers["Authorization"] = "Bearer test-token"
             yield request
 
-    route("/me", 200, {})
-    async with net.build_client(profile(server), auth=Stamp()) as client:
+    server.route("/me", 200, {})
+    async with net.build_client(profile(server.url), auth=Stamp()) as client:
         await net.request(client, "GET", "/me")
-    assert Scripted.seen[0]["Authorization"] == "Bearer test-token"
+    assert server.seen[0]["Authorization"] == "Bearer test-token"
 
 
 def test_ca_bundle_is_loaded_into_the_context(tmp_path: Any) -> None:
