@@ -14,7 +14,9 @@
   pyqtgraph does not have.)
 - ``redraw``: the GUI thread's share of a refresh alone (``show_data`` of the data already fetched,
   then painted), against the same baseline; the difference between the two is the fetch and parse
-  on the bridge's thread (JSON decoding and turning Prometheus' string values into float64).
+  on the bridge's thread (JSON decoding and turning Prometheus' string values into float64). Its two
+  big parts are then timed alone, against the same baseline: ``fetch`` (the 8 answers over HTTP with
+  the console's httpx client, concurrently) and ``decode`` (the 8 bodies into arrays, results.py).
 - ``pan``: one panel of 1,000,000 points showing a tenth of them, panned across in 60 steps, each
   frame ``setXRange`` + ``repaint``; max and p95 frame in ms. Target: frames under 33 ms. Baseline:
   bare pyqtgraph's default PlotDataItem (no clipping or downsampling) panned the same way.
@@ -266,6 +268,39 @@ def bench_pan(app: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _bridge_parts(url: str) -> tuple[list[float], list[float]]:
+    """The bridge thread's two big parts, each alone: the 8 answers fetched over HTTP (the console's
+    httpx client, concurrently, bodies read), and the 8 bodies decoded into float64 arrays."""
+    import asyncio
+
+    from opsconsole import net
+    from opsconsole.metrics import results
+
+    params = [{"query": f'bench{{panel="{p}"}}', "start": str(START), "end": str(END)} for p in range(PANELS)]
+
+    async def measure() -> tuple[list[float], list[float]]:
+        async with net.build_client(None, base_url=url) as client:
+
+            async def fetch_all() -> list[bytes]:
+                answers = await asyncio.gather(*(client.get("/api/v1/query_range", params=p) for p in params))
+                return [answer.raise_for_status().content for answer in answers]
+
+            await fetch_all()  # warm up: connections
+            fetched, decoded = [], []
+            for _ in range(_repeat()):
+                start = time.perf_counter()
+                bodies = await fetch_all()
+                fetched.append((time.perf_counter() - start) * 1000)
+                start = time.perf_counter()
+                for body in bodies:
+                    data = results.QUERY_ANSWER.decode(body).data
+                    assert data is not None and len(results.series(data)) == SERIES
+                decoded.append((time.perf_counter() - start) * 1000)
+            return fetched, decoded
+
+    return asyncio.run(measure())
+
+
 def bench_refresh(app: Any) -> list[dict[str, Any]]:
     with _server() as url:
         page = _PageRig(app, url)
@@ -282,6 +317,7 @@ def bench_refresh(app: Any) -> list[dict[str, Any]]:
             drawn.append(page.redraw())
         page.close()
         bare.close()
+        fetched, decoded = _bridge_parts(url)
     what = f"{PANELS} panels x {SERIES} series x {POINTS} points"
     return [
         _result(f"refresh {what} (fetched, parsed, drawn)", statistics.median(ours), statistics.median(base)),
@@ -289,6 +325,16 @@ def bench_refresh(app: Any) -> list[dict[str, Any]]:
         _result(
             f"fetch and parse {what} (bridge thread, derived)",
             statistics.median(ours) - statistics.median(drawn),
+            statistics.median(base),
+        ),
+        _result(
+            f"of which fetch alone: {PANELS} answers over HTTP",
+            statistics.median(fetched),
+            statistics.median(base),
+        ),
+        _result(
+            f"of which decode alone: {PANELS} answers to arrays",
+            statistics.median(decoded),
             statistics.median(base),
         ),
     ]
