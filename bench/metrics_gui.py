@@ -1,7 +1,9 @@
 """The Metrics page's drawing: a dashboard refresh against bare pyqtgraph, and panning a million points.
 
 - ``refresh``: 8 panels x 10 series x 1,000 points, refreshed the way the page does it: range queries
-  to a local HTTP server answering Prometheus' API (real sockets, real JSON), parsed and transformed on
+  to a local HTTP server answering Prometheus' API (real sockets, real JSON as Prometheus writes it),
+  run as a child process as a real Prometheus is (bench/_prometheus_server.py: served from a thread of
+  this process, its writes took the GIL from the threads measured), parsed and transformed on
   the bridge's thread, ``setData`` on the GUI thread, and the page painted (``repaint``), at
   1600x1200 offscreen. Baseline, same run, interleaved: bare pyqtgraph, 8 PlotWidgets in a grid of the
   same size drawing the same arrays (``setData`` on existing curves, then the window painted). Target:
@@ -12,7 +14,9 @@
   pyqtgraph does not have.)
 - ``redraw``: the GUI thread's share of a refresh alone (``show_data`` of the data already fetched,
   then painted), against the same baseline; the difference between the two is the fetch and parse
-  on the bridge's thread (JSON decoding and turning Prometheus' string values into float64).
+  on the bridge's thread (JSON decoding and turning Prometheus' string values into float64). Its two
+  big parts are then timed alone, against the same baseline: ``fetch`` (the 8 answers over HTTP with
+  the console's httpx client, concurrently) and ``decode`` (the 8 bodies into arrays, results.py).
 - ``pan``: one panel of 1,000,000 points showing a tenth of them, panned across in 60 steps, each
   frame ``setXRange`` + ``repaint``; max and p95 frame in ms. Target: frames under 33 ms. Baseline:
   bare pyqtgraph's default PlotDataItem (no clipping or downsampling) panned the same way.
@@ -25,27 +29,24 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._prometheus_server import END, PANELS, POINTS, SERIES, START, series_values, timestamps
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-PANELS, SERIES, POINTS = 8, 10, 1_000
 SIZE = (1600, 1200)
 PAN_POINTS, PAN_FRAMES = 1_000_000, 60
-END = 1_800_000_000.0
-STEP = 3.0
-START = END - STEP * (POINTS - 1)
 
 
 def _repeat() -> int:
@@ -62,61 +63,26 @@ def _result(name: str, value: float, baseline: float | None, unit: str = "ms") -
     }
 
 
-def _series_values(panel: int, series: int) -> list[float]:
-    import numpy as np
-
-    rng = np.random.default_rng(panel * 100 + series)
-    return (np.cumsum(rng.normal(0, 1, POINTS)) + 50 + 10 * series).tolist()
-
-
-def _matrix_body(panel: int) -> bytes:
-    times = [START + i * STEP for i in range(POINTS)]
-    result = [
-        {
-            "metric": {"__name__": "bench", "panel": str(panel), "series": f"s{series:02d}"},
-            "values": [[t, repr(v)] for t, v in zip(times, _series_values(panel, series), strict=True)],
-        }
-        for series in range(SERIES)
-    ]
-    return json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}}).encode()
-
-
 @contextmanager
 def _server() -> Iterator[str]:
-    """A local Prometheus API: query ``bench{panel="N"}`` gets panel N's matrix."""
-    bodies = {str(p): _matrix_body(p) for p in range(PANELS)}
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as a real server
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-        def do_GET(self) -> None:
-            from urllib.parse import parse_qs, urlsplit
-
-            parts = urlsplit(self.path)
-            query = parse_qs(parts.query).get("query", [""])[0]
-            if parts.path.endswith("/query_range"):
-                body = bodies.get(query.split('"')[1] if '"' in query else "", b"")
-                status = 200 if body else 400
-            else:
-                body, status = b'{"status":"error","errorType":"not_found","error":"no"}', 404
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
+    """The fake Prometheus (bench/_prometheus_server.py) in a child process: its URL while it runs."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench._prometheus_server"],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        assert child.stdout is not None
+        ready = child.stdout.readline().split()
+        if ready[:1] != ["READY"]:
+            raise RuntimeError("the fake Prometheus did not start")
+        yield f"http://127.0.0.1:{ready[1]}"
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        assert child.stdin is not None
+        child.stdin.close()  # its signal to stop
+        child.wait(timeout=10)
 
 
 def _dashboard() -> Any:
@@ -227,10 +193,7 @@ class _BareRig:
         grid = QGridLayout(self.window)
         self.curves: list[list[Any]] = []
         self.data = [
-            [
-                (np.array([START + i * STEP for i in range(POINTS)]), np.array(_series_values(p, s)))
-                for s in range(SERIES)
-            ]
+            [(np.array(timestamps()), np.array(series_values(p, s))) for s in range(SERIES)]
             for p in range(PANELS)
         ]
         for p in range(PANELS):
@@ -305,6 +268,39 @@ def bench_pan(app: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _bridge_parts(url: str) -> tuple[list[float], list[float]]:
+    """The bridge thread's two big parts, each alone: the 8 answers fetched over HTTP (the console's
+    httpx client, concurrently, bodies read), and the 8 bodies decoded into float64 arrays."""
+    import asyncio
+
+    from opsconsole import net
+    from opsconsole.metrics import results
+
+    params = [{"query": f'bench{{panel="{p}"}}', "start": str(START), "end": str(END)} for p in range(PANELS)]
+
+    async def measure() -> tuple[list[float], list[float]]:
+        async with net.build_client(None, base_url=url) as client:
+
+            async def fetch_all() -> list[bytes]:
+                answers = await asyncio.gather(*(client.get("/api/v1/query_range", params=p) for p in params))
+                return [answer.raise_for_status().content for answer in answers]
+
+            await fetch_all()  # warm up: connections
+            fetched, decoded = [], []
+            for _ in range(_repeat()):
+                start = time.perf_counter()
+                bodies = await fetch_all()
+                fetched.append((time.perf_counter() - start) * 1000)
+                start = time.perf_counter()
+                for body in bodies:
+                    data = results.QUERY_ANSWER.decode(body).data
+                    assert data is not None and len(results.series(data)) == SERIES
+                decoded.append((time.perf_counter() - start) * 1000)
+            return fetched, decoded
+
+    return asyncio.run(measure())
+
+
 def bench_refresh(app: Any) -> list[dict[str, Any]]:
     with _server() as url:
         page = _PageRig(app, url)
@@ -321,6 +317,7 @@ def bench_refresh(app: Any) -> list[dict[str, Any]]:
             drawn.append(page.redraw())
         page.close()
         bare.close()
+        fetched, decoded = _bridge_parts(url)
     what = f"{PANELS} panels x {SERIES} series x {POINTS} points"
     return [
         _result(f"refresh {what} (fetched, parsed, drawn)", statistics.median(ours), statistics.median(base)),
@@ -328,6 +325,16 @@ def bench_refresh(app: Any) -> list[dict[str, Any]]:
         _result(
             f"fetch and parse {what} (bridge thread, derived)",
             statistics.median(ours) - statistics.median(drawn),
+            statistics.median(base),
+        ),
+        _result(
+            f"of which fetch alone: {PANELS} answers over HTTP",
+            statistics.median(fetched),
+            statistics.median(base),
+        ),
+        _result(
+            f"of which decode alone: {PANELS} answers to arrays",
+            statistics.median(decoded),
             statistics.median(base),
         ),
     ]

@@ -7,26 +7,25 @@ expression in a URL is what proxies cut off first). Errors are :class:`~.errors.
 message fit for a panel; an empty result is data, not an error.
 
 Sample values arrive as strings (``"NaN"``, ``"+Inf"``, ``"-Inf"`` included) and become float64 numpy
-arrays, ready for a chart.
+arrays, ready for a chart (``results``: msgspec, one pass, the values decoded as numbers in one step).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import quote, urlencode
 
 import httpx
-import numpy as np
-import numpy.typing as npt
+import msgspec
 
-from . import errors
+from . import errors, results
 from .durations import parse_duration
+from .results import FloatArray, Series
 
-FloatArray = npt.NDArray[np.float64]
+__all__ = ["MAX_GET_URL", "Alert", "FloatArray", "MetricMetadata", "PrometheusAPI", "QueryResult", "Series"]
 
 # Longer GET URLs are sent as POST forms: 2 KiB is under every common proxy's limit (nginx 4-8 KiB).
 MAX_GET_URL = 2048
@@ -36,26 +35,20 @@ _GLOBAL_SCRAPE_INTERVAL: Final = re.compile(
 
 
 @dataclass(slots=True)
-class Series:
-    """One series of a query result: its labels and its points (timestamps in Unix seconds)."""
-
-    labels: dict[str, str]
-    timestamps: FloatArray
-    values: FloatArray
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-
-@dataclass(slots=True)
 class QueryResult:
-    """What a query returned: ``series`` parsed for charts, ``raw`` as Prometheus sent it (for JSON
-    output), and the server's ``warnings`` (and ``infos``, Prometheus 2.52+) to show beside the data."""
+    """What a query returned: ``series`` parsed for charts, the answer's ``body`` (``raw``: its result
+    as Prometheus sent it, for JSON output), and the server's ``warnings`` (and ``infos``, Prometheus
+    2.52+) to show beside the data."""
 
     result_type: str
     series: list[Series]
-    raw: Any
+    body: bytes
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def raw(self) -> Any:
+        """``data.result`` as JSON values (decoded on demand: a chart never needs it)."""
+        return msgspec.json.decode(self.body)["data"]["result"]
 
     @property
     def empty(self) -> bool:
@@ -83,35 +76,6 @@ class Alert:
     annotations: dict[str, str]
     active_at: str
     value: float
-
-
-def _floats(items: Sequence[Any]) -> FloatArray:
-    return np.array(items, dtype=np.float64) if items else np.empty(0, dtype=np.float64)
-
-
-def parse_result(result_type: str, result: Any) -> list[Series]:
-    """Series from a ``data.result`` of type matrix, vector or scalar (a string result has none)."""
-    if result_type == "matrix":
-        out = []
-        for item in result:
-            values = item.get("values") or []
-            out.append(
-                Series(
-                    dict(item.get("metric") or {}),
-                    _floats([p[0] for p in values]),
-                    _floats([p[1] for p in values]),
-                )
-            )
-        return out
-    if result_type == "vector":
-        return [
-            Series(dict(item.get("metric") or {}), _floats([item["value"][0]]), _floats([item["value"][1]]))
-            for item in result
-            if "value" in item  # a native histogram sample has "histogram" instead
-        ]
-    if result_type == "scalar":
-        return [Series({}, _floats([result[0]]), _floats([result[1]]))]
-    return []
 
 
 class PrometheusAPI:
@@ -145,17 +109,22 @@ class PrometheusAPI:
         return await self._query("query", params)
 
     async def _query(self, endpoint: str, params: dict[str, str]) -> QueryResult:
-        data, warnings, response = await self._call(endpoint, params, post_allowed=True)
-        if not isinstance(data, dict) or "resultType" not in data or "result" not in data:
+        # Decoded in one pass with the values left raw (results.py): a dashboard's answers are megabytes.
+        response = await self._request(endpoint, params, post_allowed=True)
+        answer = _decoded(response, results.QUERY_ANSWER)
+        data = answer.data
+        if data is None:
             raise errors.malformed(response, "no resultType/result in data")
-        result_type = str(data["resultType"])
         try:
-            series = parse_result(result_type, data["result"])
-        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
-            raise errors.malformed(response, f"a {result_type} result that cannot be read ({exc})") from None
-        if result_type == "matrix" and any("histograms" in item for item in data["result"]):
+            series = results.series(data)
+        except ValueError as exc:
+            raise errors.malformed(
+                response, f"a {data.result_type} result that cannot be read ({exc})"
+            ) from None
+        warnings = _notes(answer)
+        if data.result_type == "matrix" and results.has_histograms(data):
             warnings.append("native histogram samples are not drawn; use histogram_quantile()")
-        return QueryResult(result_type, series, data["result"], warnings)
+        return QueryResult(data.result_type, series, response.content, warnings)
 
     # -- names, metadata, series, alerts ----------------------------------------------------------
 
@@ -272,12 +241,17 @@ class PrometheusAPI:
         *,
         post_allowed: bool = False,
     ) -> Any:
-        data, _warnings, _response = await self._call(endpoint, params, post_allowed=post_allowed)
-        return data
+        """The ``data`` of a success answer, as JSON values."""
+        response = await self._request(endpoint, params, post_allowed=post_allowed)
+        answer = _decoded(response, results.ENVELOPE)
+        if not len(answer.data):
+            raise errors.malformed(response, "no status/data in the body")
+        return msgspec.json.decode(answer.data)
 
-    async def _call(
+    async def _request(
         self, endpoint: str, params: Mapping[str, str] | Sequence[tuple[str, str]], *, post_allowed: bool
-    ) -> tuple[Any, list[str], httpx.Response]:
+    ) -> httpx.Response:
+        """The server's answer with a success status; an error status or no answer is MetricsError."""
         url = f"{self.base_url}/api/v1/{endpoint}"
         items = list(params.items()) if isinstance(params, Mapping) else list(params)
         query = urlencode(items)
@@ -298,18 +272,31 @@ class PrometheusAPI:
             raise errors.from_transport(exc, url, limit) from exc
         if response.is_error:
             raise errors.from_response(response)
-        try:
-            body = json.loads(response.content)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise errors.malformed(response, "the body is not JSON") from None
-        if not isinstance(body, dict):
-            raise errors.malformed(response, "the body is not a JSON object")
-        if body.get("status") == "error":
-            raise errors.from_response(response)
-        if body.get("status") != "success" or "data" not in body:
-            raise errors.malformed(response, "no status/data in the body")
-        notes = [str(w) for w in body.get("warnings") or []] + [str(i) for i in body.get("infos") or []]
-        return body["data"], notes, response
+        return response
+
+
+Answer = TypeVar("Answer", results.Envelope, results.QueryAnswer)
+
+
+def _decoded(response: httpx.Response, decoder: msgspec.json.Decoder[Answer]) -> Answer:
+    """The envelope of a success answer (``status`` checked); anything else is MetricsError."""
+    try:
+        answer = decoder.decode(response.content)
+    except msgspec.ValidationError as exc:  # JSON, but not the shape the API promises
+        why = "the body is not a JSON object" if response.content.lstrip()[:1] != b"{" else str(exc)
+        raise errors.malformed(response, why) from None
+    except msgspec.DecodeError:
+        raise errors.malformed(response, "the body is not JSON") from None
+    if answer.status == "error":
+        raise errors.from_response(response)
+    if answer.status != "success":
+        raise errors.malformed(response, "no status/data in the body")
+    return answer
+
+
+def _notes(answer: results.Envelope | results.QueryAnswer) -> list[str]:
+    """The server's warnings and infos, to show beside the data."""
+    return [str(note) for note in (answer.warnings or []) + (answer.infos or [])]
 
 
 def _ts(seconds: float) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from opsconsole.ui.metrics.page import FLUSH_MAX_MS, FLUSH_MS
 from opsconsole.ui.metrics.timerange import CustomRangeDialog, TimeRange
 
 from .conftest import panels_updated
@@ -69,3 +70,32 @@ def test_a_hidden_page_stops_asking_and_catches_up_when_shown(page: Any, server:
     with panels_updated(qtbot, page, {"ok"}):
         page.show()
     assert server.ok_requests == before + 1 and page.timer.isActive()
+
+
+def test_answers_are_drawn_together_once_they_stop_coming(page: Any, server: Any, qtbot: Any) -> None:
+    """Drawn while the bridge still parses the other answers, panels take several times as long to
+    draw (the two threads fight for the GIL): the page waits for a pause in the answers (FLUSH_MS),
+    or for FLUSH_MAX_MS after the first one at most."""
+    with panels_updated(qtbot, page):
+        page.refresh()  # every panel has answered: none is waiting
+    ok, nan, slow = page.views["ok"], page.views["nan"], page.views["slow"]
+    old = ok.data
+    ok.job = nan.job = slow.job = Waiting()
+    page._panel_done(ok, ok.data)  # the first answer waits for the others...
+    assert page._flush_timer.isActive() and page._flush_timer.interval() == FLUSH_MS
+    assert set(page._ready) == {"ok"} and ok.data is old
+    page._first_ready -= FLUSH_MAX_MS / 1000  # ...but not beyond FLUSH_MAX_MS, answers or not
+    page._panel_done(nan, nan.data)
+    assert page._flush_timer.isActive() and page._flush_timer.interval() == 0
+    assert set(page._ready) == {"ok", "nan"}
+    with panels_updated(qtbot, page, {"ok", "nan"}):
+        pass  # the timer fires: both drawn in one go, the slow panel still waiting
+    assert not page._ready and slow.job is not None
+    slow.job = None
+
+
+class Waiting:
+    """A job still running, as far as the page can tell."""
+
+    def cancel(self) -> bool:
+        return True

@@ -67,6 +67,39 @@ ROUTES = {
     ),
     "/ok": (200, JSON, b'{"status":"success","data":{"resultType":"vector","result":[]}}'),
     "/hang": HOLD,
+    # Hostile or broken answers with a success status.
+    "/label-type": (
+        200,
+        JSON,
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":1}}]}}',
+    ),
+    "/huge": (
+        200,
+        JSON,
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"values":[[1,"1e999"]]}]}}',
+    ),
+    "/not-a-list": (200, JSON, b'{"status":"success","data":{"resultType":"matrix","result":{"values":[]}}}'),
+    "/array": (200, JSON, b'[{"status":"success"}]'),
+    "/no-data": (200, JSON, b'{"status":"success"}'),
+    "/truncated": (
+        200,
+        JSON,
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"values":[[1,"2"',
+    ),
+    "/tricky-labels": (
+        200,
+        JSON,
+        json.dumps(
+            {
+                "status": "success",
+                "warnings": None,
+                "data": {
+                    "resultType": "matrix",
+                    "result": [{"metric": {"p": '[[1,"2"]]'}, "values": [[1, "3"]]}],
+                },
+            }
+        ).encode(),
+    ),
 }
 
 
@@ -131,6 +164,31 @@ async def test_a_success_status_with_html_is_not_data(server: StubServer, client
     assert error.kind == "malformed" and "the body is not JSON" in str(error)
     error = await failure(client, server.url + "/shape")
     assert error.kind == "malformed" and "a matrix result that cannot be read" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("route", "message"),
+    [
+        ("/label-type", "Expected `str`, got `int` - at `$.data.result[0].metric[...]`"),
+        ("/huge", "a matrix result that cannot be read (series {}: point 0's value is not a number (Number out "
+                  "of range))"),
+        ("/not-a-list", "Expected `array`, got `object` - at `$.data.result`"),
+        ("/array", "the body is not a JSON object"),
+        ("/no-data", "no resultType/result in data"),
+        ("/truncated", "the body is not JSON"),
+    ],
+)  # fmt: skip
+async def test_broken_answers_are_clear_messages(
+    server: StubServer, client: httpx.AsyncClient, route: str, message: str
+) -> None:
+    error = await failure(client, server.url + route)
+    assert error.kind == "malformed" and str(error).endswith(message)
+
+
+async def test_labels_are_never_read_as_values(server: StubServer, client: httpx.AsyncClient) -> None:
+    result = await PrometheusAPI(client, server.url + "/tricky-labels").query_range("x", 0, 60, 15)
+    (series,) = result.series
+    assert series.labels == {"p": '[[1,"2"]]'} and series.values.tolist() == [3.0] and result.warnings == []
 
 
 async def test_timeout(server: StubServer, client: httpx.AsyncClient) -> None:

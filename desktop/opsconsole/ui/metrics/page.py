@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,8 @@ from .timerange import TimeRange, TimeRangePicker
 log = logging.getLogger("opsconsole.ui.metrics")
 
 ROW_PX = 70  # one grid row of the dashboard layout
-FLUSH_MS = 50  # panels answering this close together are drawn in one go
+FLUSH_MS = 50  # a panel answering within this of the one before is drawn with it, in one go...
+FLUSH_MAX_MS = 250  # ...and the first answer of a refresh waits no longer than this to be drawn
 REFRESH_CHOICES = (("Off", 0), ("5s", 5), ("10s", 10), ("30s", 30), ("1m", 60), ("5m", 300))
 SCRAPE_CHOICES = (("1s", 1), ("2s", 2), ("5s", 5), ("10s", 10), ("15s", 15), ("30s", 30), ("1m", 60))
 MODES = (("prometheus", "Prometheus"), ("scrape", "Direct scrape"))
@@ -147,6 +149,7 @@ class MetricsPage(QWidget):
         layout.addWidget(scroll, 1)
 
         self._ready: dict[str, tuple[PanelView, PanelData | BaseException]] = {}
+        self._first_ready = 0.0  # time.monotonic() of the first of the answers in _ready
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.timeout.connect(self._flush)
@@ -456,14 +459,19 @@ class MetricsPage(QWidget):
 
     def _panel_done(self, view: PanelView, outcome: PanelData | BaseException) -> None:
         # Drawn together: panels that answer within FLUSH_MS of each other share one repaint of the
-        # page instead of one each (bench/metrics_gui.py), and a slow panel holds the others up by
-        # FLUSH_MS at most.
+        # page instead of one each, and the drawing waits until the answers stop coming: drawn while
+        # the bridge's thread still parses answers, both threads fight for the GIL and the drawing takes
+        # several times as long (bench/metrics_gui.py). A slow panel holds the others up by FLUSH_MS,
+        # and a stream of answers by FLUSH_MAX_MS, at most.
         view.job = None
+        if not self._ready:
+            self._first_ready = time.monotonic()
         self._ready[view.panel.id] = (view, outcome)
         if all(v.job is None for v in self.views.values()):
             self._flush()
-        elif not self._flush_timer.isActive():
-            self._flush_timer.start(FLUSH_MS)
+        else:
+            left = FLUSH_MAX_MS - (time.monotonic() - self._first_ready) * 1000
+            self._flush_timer.start(int(max(0, min(FLUSH_MS, left))))
 
     def _panel_failed(self, view: PanelView, error: BaseException) -> None:
         if not hasattr(error, "message"):
