@@ -24,6 +24,7 @@ import json
 import os
 import subprocess
 import sys
+import traceback
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from configparser import ConfigParser
@@ -333,7 +334,13 @@ def _check_window() -> str:
         # Every page, not only the first: pages import their modules when first shown (the charts'
         # pyqtgraph and numpy among them), and a bundle that lost one of those fails here.
         for key in window.page_keys:
-            window.show_page(key)
+            try:
+                window.show_page(key)
+            except Exception as exc:  # which page, and where: an admin's report must say
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                raise RuntimeError(
+                    f"the {key} page: {exc.__class__.__name__}: {exc} ({where.filename}:{where.lineno})"
+                ) from exc
             QApplication.processEvents()
             if window.page(key) is None or window.current_page_key != key:
                 raise RuntimeError(f"the {key} page was not built")
