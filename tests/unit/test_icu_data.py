@@ -9,18 +9,17 @@ own copy (LD_LIBRARY_PATH wins over the RUNPATH Qt Core finds it by).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import packaging_modules
+
 TOOLS = ("icupkg", "as", "ld", "objdump")
 pytestmark = pytest.mark.skipif(
     any(shutil.which(tool) is None for tool in TOOLS) or not sys.platform.startswith("linux"),
@@ -70,15 +69,6 @@ print(json.dumps(decoded))
 """  # fmt: skip
 
 
-def load_icu_data() -> ModuleType:
-    # By path: a folder named "packaging" on sys.path would shadow the packaging library.
-    spec = importlib.util.spec_from_file_location("icu_data", ROOT / "packaging" / "icu_data.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def pyside_lib(name: str) -> Path:
     import PySide6
 
@@ -102,7 +92,7 @@ def check_icu_with(library: Path) -> tuple[bool, str, str]:
 
 
 def test_the_trimmed_library_answers_what_qt_asks(tmp_path: Path) -> None:
-    icu_data = load_icu_data()
+    icu_data = packaging_modules.load("icu_data")
     original = icu_library()
     trimmed, saved = icu_data.trim(original, [pyside_lib("libQt6Core.so.6")], tmp_path)
     assert trimmed.name == original.name
@@ -114,7 +104,7 @@ def test_the_trimmed_library_answers_what_qt_asks(tmp_path: Path) -> None:
 
 
 def test_every_web_encoding_still_decodes(tmp_path: Path) -> None:
-    icu_data = load_icu_data()
+    icu_data = packaging_modules.load("icu_data")
     original = icu_library()
     trimmed, _ = icu_data.trim(original, [pyside_lib("libQt6Core.so.6")], tmp_path)
     libicuuc = original.with_name(original.name.replace("icudata", "icuuc"))
@@ -140,7 +130,7 @@ def test_every_web_encoding_still_decodes(tmp_path: Path) -> None:
 
 
 def test_the_check_sees_data_that_was_cut_too_deep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    icu_data = load_icu_data()
+    icu_data = packaging_modules.load("icu_data")
     monkeypatch.setattr(
         icu_data, "UNREACHED", {**icu_data.UNREACHED, r"^coll/": "collation", r"^zone/": "zones"}
     )
@@ -156,7 +146,7 @@ def test_the_check_sees_data_that_was_cut_too_deep(tmp_path: Path, monkeypatch: 
 def test_an_icu_call_it_does_not_know_stops_the_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    icu_data = load_icu_data()
+    icu_data = packaging_modules.load("icu_data")
     monkeypatch.setattr(icu_data, "QT_ICU_CALLS", tuple(c for c in icu_data.QT_ICU_CALLS if c != "ucol_"))
     with pytest.raises(RuntimeError, match=r"ucol_open \(libQt6Core\.so\.6\)"):
         icu_data.trim(icu_library(), [pyside_lib("libQt6Core.so.6")], tmp_path)
