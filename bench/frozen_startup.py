@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import os
 import statistics
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.startup import PROFILES, RUNS, _environment, _result, app_command, measure
+from bench.startup import RUNS, _result, app_command, bench_home, measure
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_BUNDLE = REPO / "build" / "deb" / "bundle" / "opsconsole"
@@ -56,13 +55,7 @@ def run() -> list[dict[str, Any]]:
     bundle = bundle_dir()
     frozen = [str(bundle / "opsconsole")]
     venv = app_command()
-    with tempfile.TemporaryDirectory(prefix="opsconsole-bench-") as tmp:
-        home = Path(tmp)
-        env = _environment(home)
-        profiles = Path(env["XDG_CONFIG_HOME"]) / "opsconsole" / "profiles.toml"
-        profiles.parent.mkdir(parents=True, exist_ok=True)
-        profiles.write_text(PROFILES, encoding="utf-8")
-
+    with bench_home() as (home, env):
         sides = {"venv": venv, "frozen": frozen}
         runs: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
         for command in sides.values():

@@ -30,6 +30,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +108,19 @@ def _environment(home: Path) -> dict[str, str]:
     return env
 
 
+@contextmanager
+def bench_home() -> Iterator[tuple[Path, dict[str, str]]]:
+    """A temporary home with the clean environment of :func:`_environment` and the console's profile
+    file in its config folder: ``(home, env)``, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="opsconsole-bench-") as tmp:
+        home = Path(tmp)
+        env = _environment(home)
+        profiles = Path(env["XDG_CONFIG_HOME"]) / "opsconsole" / "profiles.toml"
+        profiles.parent.mkdir(parents=True, exist_ok=True)
+        profiles.write_text(PROFILES, encoding="utf-8")
+        yield home, env
+
+
 def app_command() -> list[str]:
     """The console's real entry point as the desktop starts it: the CLI when it is installed, with no
     arguments (the profiles come from the user's config folder); run_gui otherwise."""
@@ -147,12 +162,7 @@ def _result(name: str, value: float, unit: str, baseline: float) -> dict[str, An
 
 
 def run() -> list[dict[str, Any]]:
-    with tempfile.TemporaryDirectory(prefix="opsconsole-bench-") as tmp:
-        home = Path(tmp)
-        env = _environment(home)
-        profiles = Path(env["XDG_CONFIG_HOME"]) / "opsconsole" / "profiles.toml"
-        profiles.parent.mkdir(parents=True, exist_ok=True)
-        profiles.write_text(PROFILES, encoding="utf-8")
+    with bench_home() as (home, env):
         bare_script = home / "bare_window.py"
         bare_script.write_text(BARE_WINDOW, encoding="utf-8")
         bare = [sys.executable, str(bare_script)]

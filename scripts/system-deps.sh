@@ -5,7 +5,7 @@
 #                                 Prometheus
 #   scripts/system-deps.sh package  also what packaging/build-deb.sh and check-deb.sh use: objdump for
 #                                 PyInstaller, the desktop entry and AppStream validators, Xvfb and
-#                                 xwininfo, a Secret Service
+#                                 xwininfo, a Secret Service, icupkg (packaging/icu_data.py)
 # Runs apt-get as root, through sudo otherwise; on a system without apt it lists what to install.
 set -euo pipefail
 purpose=${1:-run}
@@ -16,7 +16,7 @@ run_pkgs=(libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-rand
           libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1
           libdbus-1-3 fonts-dejavu-core python3-venv)
 test_pkgs=(postgresql gnome-keyring dbus dbus-x11 libsecret-tools xvfb xauth prometheus)
-package_pkgs=(binutils desktop-file-utils appstream xvfb xauth x11-utils dbus gnome-keyring)
+package_pkgs=(binutils desktop-file-utils appstream xvfb xauth x11-utils dbus gnome-keyring icu-devtools)
 
 pkgs=("${run_pkgs[@]}")
 [ "$purpose" = test ] && pkgs+=("${test_pkgs[@]}")

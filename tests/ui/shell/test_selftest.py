@@ -15,7 +15,7 @@ import pytest
 
 from opsconsole.ui.shell.selftest import check_gui
 
-CHECKS = ["qt platform", "qt binding", "app icon", "resources", "main window"]
+CHECKS = ["qt platform", "qt binding", "qt icu", "app icon", "resources", "main window"]
 RUN_CHECKS = "import json; from opsconsole.ui.shell.selftest import check_gui; print(json.dumps(check_gui()))"
 
 
@@ -35,6 +35,7 @@ def test_all_checks_pass_in_process(qapp: Any, monkeypatch: pytest.MonkeyPatch) 
     details = dict((name, detail) for name, _, detail in results)
     assert "offscreen" in details["qt platform"]
     assert "None refcount drift" in details["qt binding"]
+    assert details["qt icu"] == "collation, case mapping, time-zone names, converters"
     assert "16, 32, 256 px" in details["app icon"]
 
 
@@ -117,3 +118,33 @@ def test_a_shipped_file_that_does_not_load_fails_the_resources_check(
     broken.write_text('{"panels": [', encoding="utf-8")  # truncated, as a damaged install would be
     with pytest.raises(RuntimeError, match="is not valid JSON"):
         selftest._check_resources()
+
+
+BLOCK_AND_RUN_CHECKS = """\
+import json, sys
+from importlib.abc import MetaPathFinder
+
+class NotBundled(MetaPathFinder):  # a bundle that left out a module only a page's charts import
+    def find_spec(self, name, path=None, target=None):
+        if name == "PySide6.QtOpenGL":
+            raise ImportError("No module named 'PySide6.QtOpenGL'")
+
+sys.meta_path.insert(0, NotBundled())
+from opsconsole.ui.shell.selftest import check_gui
+print(json.dumps(check_gui()))
+"""
+
+
+def test_a_module_only_a_later_page_imports_fails_the_main_window_check(tmp_path: Path) -> None:
+    # Pages are built when first shown; the self-test shows each, so the charts' imports are checked too.
+    env = clean_env(tmp_path, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run(
+        [sys.executable, "-c", BLOCK_AND_RUN_CHECKS], env=env, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    results = {name: (ok, detail) for name, ok, detail in json.loads(proc.stdout.strip().splitlines()[-1])}
+    ok, detail = results["main window"]
+    assert not ok
+    assert "PySide6.QtOpenGL" in detail
+    assert all(ok for name, (ok, _) in results.items() if name != "main window"), results

@@ -1,9 +1,9 @@
 """Offscreen smoke checks of the Qt side of an installation, for ``opsconsole self-test``.
 
 :func:`check_gui` returns ``(name, ok, detail)`` for: the Qt platform plugin, the Qt binding's health
-(the PySide6 6.12.0 None-refcount bug), the app icon, the shipped resources, and the main window
-(builds, shows, paints, closes). It never raises; a failed step is reported and the rest still run
-where they can.
+(the PySide6 6.12.0 None-refcount bug), Qt's ICU and the data it reads, the app icon, the shipped
+resources, and the main window (builds, shows, paints, closes). It never raises; a failed step is
+reported and the rest still run where they can.
 
 It works from a plain process with no display: without QT_QPA_PLATFORM, DISPLAY or WAYLAND_DISPLAY it
 selects the offscreen platform. On a desktop it uses the real platform plugin (that is what needs
@@ -24,6 +24,7 @@ import json
 import os
 import subprocess
 import sys
+import traceback
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from configparser import ConfigParser
@@ -53,10 +54,11 @@ def check_gui() -> list[CheckResult]:
     if not platform_ok:
         reason = "skipped: the Qt platform plugin did not load"
         return results + [
-            (name, False, reason) for name in ("qt binding", "app icon", "resources", "main window")
+            (name, False, reason) for name in ("qt binding", "qt icu", "app icon", "resources", "main window")
         ]
     for name, step in (
         ("qt binding", _check_binding),
+        ("qt icu", _check_icu),
         ("app icon", _check_icon),
         ("resources", _check_resources),
         ("main window", _check_window),
@@ -184,6 +186,37 @@ def _check_binding() -> str:
     return f"PySide6 {version}, Qt {qVersion()}, None refcount drift {drift:+d}"
 
 
+def _check_icu() -> str:
+    """Each ICU service Qt calls gives a locale's own answer, not ICU's fallback: the bundle carries ICU's
+    data trimmed to those services (packaging/icu_data.py), and this is where a cut too deep shows."""
+    from PySide6.QtCore import QCollator, QLocale, QStringDecoder, QTimeZone
+
+    failed = []
+    # German sorts ä with a, Swedish after z: only ICU's collation with each locale's own rules gets
+    # both (ICU's root order fails the Swedish case, Qt's code-point fallback the German one).
+    if (
+        QCollator(QLocale("de_DE")).compare("ä", "z") >= 0
+        or QCollator(QLocale("sv_SE")).compare("ä", "z") <= 0
+    ):
+        failed.append("collation (German, Swedish)")
+    if QLocale("tr_TR").toUpper("i") != "\u0130":  # dotted capital I: ICU's locale-aware case mapping
+        failed.append("case mapping (Turkish)")
+    zone = QTimeZone(b"Europe/Berlin")
+    zone_checked = zone.isValid()  # Qt reads the system's tz database; the names come from ICU's data
+    if zone_checked:
+        name = zone.displayName(
+            QTimeZone.TimeType.StandardTime, QTimeZone.NameType.LongName, QLocale("de_DE")
+        )
+        if not name or name.startswith(("GMT", "UTC")):  # an offset: ICU found no name for the zone
+            failed.append(f"time-zone names (Europe/Berlin in German: {name!r})")
+    if not QStringDecoder("Shift_JIS").isValid():
+        failed.append("converters (Shift_JIS)")
+    if failed:
+        raise RuntimeError(f"ICU's data lacks what Qt asks for: {', '.join(failed)}")
+    zones = "time-zone names" if zone_checked else "time-zone names not checked (no tz database)"
+    return f"collation, case mapping, {zones}, converters"
+
+
 def _check_icon() -> str:
     from .assets import APP_ICON, app_icon, resource_path
 
@@ -298,9 +331,22 @@ def _check_window() -> str:
             raise RuntimeError("the main window did not paint")
         if not window.band.isVisible():
             raise RuntimeError("the production band is not shown for a production profile")
-        pages = len(window.page_keys)
+        # Every page, not only the first: pages import their modules when first shown (the charts'
+        # pyqtgraph and numpy among them), and a bundle that lost one of those fails here.
+        for key in window.page_keys:
+            try:
+                window.show_page(key)
+            except Exception as exc:  # which page, and where: an admin's report must say
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                raise RuntimeError(
+                    f"the {key} page: {exc.__class__.__name__}: {exc} ({where.filename}:{where.lineno})"
+                ) from exc
+            QApplication.processEvents()
+            if window.page(key) is None or window.current_page_key != key:
+                raise RuntimeError(f"the {key} page was not built")
         window.close()
-        return f"built, shown and painted ({image.width()}x{image.height()}), {pages} pages, closed"
+        pages = ", ".join(window.page_keys)
+        return f"built, shown and painted ({image.width()}x{image.height()}), pages {pages} built, closed"
     finally:
         if shiboken6.isValid(window):
             window.close()
