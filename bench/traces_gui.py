@@ -105,7 +105,7 @@ def measure(app: Any, spans: int, repeat: int) -> list[dict[str, Any]]:
         # text find searches; then the path is drawn.
         start = time.perf_counter()
         finish(prepared)
-        view.critical_path_ready(prepared)
+        view.background_ready(prepared)
         wf.viewport().repaint()
         after_ms.append((time.perf_counter() - start) * 1000)
         del trace, prepared

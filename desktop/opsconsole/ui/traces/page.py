@@ -263,8 +263,9 @@ class TracesPage(QWidget):
         self.prepared = prepared
         self.trace_id.setText(prepared.layout.trace.trace_id)  # the box names what is shown (files too)
         self.view.set_trace(prepared)
-        if not prepared.critical_ready:  # the rows first, then the critical path, off the GUI thread
-            self._run(source.finish(prepared), self.view.critical_path_ready)
+        # The rows first, then, off the GUI thread, the critical path and every span's details.
+        if not (prepared.critical_ready and prepared.details_read):
+            self._run(source.finish(prepared), self.view.background_ready)
         self.tabs.setTabEnabled(TRACE_TAB, True)
         self.tabs.setCurrentIndex(TRACE_TAB)
         self.view.waterfall.setFocus()

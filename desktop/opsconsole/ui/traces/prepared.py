@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ...traces import CYCLE, DUPLICATE, ORPHAN, SKEW, SYNTHETIC, Layout, Trace, critical_path, layout
-from ...traces.model import Span, tag_pairs
+from ...traces.model import Span, SpanDetails, tag_pairs
 
 __all__ = ["PreparedTrace", "RowState", "add_critical_path", "flag_words", "prepare"]
 
@@ -45,6 +45,9 @@ class PreparedTrace:
     # page runs in the background once the rows are on screen (critical_ready then).
     critical: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     critical_ready: bool = False
+    # How many spans are marked as errors: known once read_details has read every span's details (in
+    # the background too), None until then.
+    error_count: int | None = None
     # find's text: every row's words, lower-cased, one row a line, and where each line starts.
     _find_text: tuple[list[str], str, IntArray] | None = field(default=None, repr=False)
 
@@ -85,20 +88,40 @@ class PreparedTrace:
             pos = text_all.find(needle, int(starts[row + 1]) if row + 1 < len(starts) else len(text_all))
         return np.array(found, dtype=np.int64)
 
+    @property
+    def details_read(self) -> bool:
+        """Whether read_details has run: find's text and the error count are ready."""
+        return self.error_count is not None
+
     def build_find_text(self) -> tuple[list[str], str, IntArray]:
         """The text find searches: a line a row, lower-cased; all of it as one string, and where each
-        line starts in it. Built once; the page builds it in the background."""
+        line starts in it. Built once, by read_details (which the page runs in the background)."""
         if self._find_text is None:
-            lines = [_find_line(self.span(r)) for r in range(self.rows)]
-            lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)) + 1
-            starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-            self._find_text = (lines, "\n".join(lines), starts)
+            self.read_details()
+        assert self._find_text is not None
         return self._find_text
 
+    def read_details(self) -> None:
+        """Read every span's details once (the reader may have kept them encoded: this decodes them),
+        for what needs them all: find's text and the error count. Several seconds of a 100,000-span
+        trace: the page runs it in a worker thread once the rows are on screen."""
+        lines: list[str] = []
+        errors = 0
+        for row in range(self.rows):
+            span = self.span(row)
+            details = span.details
+            errors += details.error
+            lines.append(_find_line(span, details))
+        lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)) + 1
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+        # One assignment each: a GUI-thread reader sees all or nothing.
+        self._find_text = (lines, "\n".join(lines), starts)
+        self.error_count = errors
 
-def _find_line(s: Span) -> str:
+
+def _find_line(s: Span, details: SpanDetails) -> str:
     parts = [s.service, s.operation, s.span_id]
-    parts.extend(f"{k}={v}" for k, v in tag_pairs(s.tags))
+    parts.extend(f"{k}={v}" for k, v in tag_pairs(details.tags))
     # \x00 between words, so no match spans two of them; no newline inside: lines are rows.
     return "\x00".join(parts).lower().replace("\n", " ")
 

@@ -102,11 +102,14 @@ async def prepare_trace(trace: Trace, source: str) -> PreparedTrace:
 
 
 def _finish(prepared: PreparedTrace) -> PreparedTrace:
-    add_critical_path(prepared)
-    prepared.build_find_text()
+    if not prepared.critical_ready:
+        add_critical_path(prepared)
+    if not prepared.details_read:
+        prepared.read_details()
     return prepared
 
 
 async def finish(prepared: PreparedTrace) -> PreparedTrace:
-    """What a shown trace still needs, after its rows are on screen: the critical path, find's text."""
+    """What a shown trace still needs, after its rows are on screen: the critical path, and every
+    span's details read for find's text and the error count."""
     return await asyncio.to_thread(_finish, prepared)
