@@ -81,11 +81,16 @@ class _Process(msgspec.Struct, gc=False):
     tags: list[_KV] | None = None
 
 
-class _Trace(msgspec.Struct, gc=False, kw_only=True):
+class _TraceHead(msgspec.Struct, gc=False, kw_only=True):
+    """A trace but its spans; _Trace and _LazyTrace add them."""
+
     traceID: str = ""
-    spans: list[_Span]
     processes: dict[str, _Process] | None = None
     warnings: list[str] | None = None
+
+
+class _Trace(_TraceHead, kw_only=True):
+    spans: list[_Span]
 
 
 class _Envelope(msgspec.Struct, gc=False):
@@ -103,11 +108,8 @@ class _LazySpan(_SpanRow, kw_only=True):
     logs: msgspec.Raw = _NULL
 
 
-class _LazyTrace(msgspec.Struct, gc=False, kw_only=True):
-    traceID: str = ""
+class _LazyTrace(_TraceHead, kw_only=True):
     spans: list[_LazySpan]
-    processes: dict[str, _Process] | None = None
-    warnings: list[str] | None = None
 
 
 class _LazyEnvelope(msgspec.Struct, gc=False):

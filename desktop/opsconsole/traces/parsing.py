@@ -211,19 +211,20 @@ def shared_ids(intern: Interner) -> IdReader:
 
 def all_canonical(ids: list[str], length: int) -> bool:
     """Whether every id in ``ids`` is already what hex_id makes of it (lower-case hex of ``length``
-    bytes, not all zeros), as in almost every trace: one regex over them all, not a call an id."""
+    bytes, not all zeros), as in almost every trace: checked on all of them at once, a few C calls
+    instead of one call an id."""
     if not ids:
         return True
-    text = "\n".join(ids) + "\n"
     digits = 2 * length
-    pattern = _ALL_CANONICAL.get(digits) or _ALL_CANONICAL.setdefault(
-        digits, re.compile(f"(?:[0-9a-f]{{{digits}}}\n)*")
-    )
+    if set(map(len, ids)) != {digits}:
+        return False
+    text = "\n".join(ids) + "\n"
+    try:
+        data = text.encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    # Every character a lower-case hex digit but the newlines that end the ids (none of its own).
     return (
-        len(text) == (digits + 1) * len(ids)  # as many lines as ids: none has a newline of its own
-        and pattern.fullmatch(text) is not None
+        data.translate(None, b"0123456789abcdef") == b"\n" * len(ids)
         and f"\n{'0' * digits}\n" not in "\n" + text
     )
-
-
-_ALL_CANONICAL: dict[int, re.Pattern[str]] = {}
