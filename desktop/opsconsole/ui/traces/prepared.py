@@ -40,6 +40,9 @@ class PreparedTrace:
     row_end: IntArray  # row -> one past the last row of its subtree
     row_service: IntArray  # row -> index into services
     row_flags: npt.NDArray[np.uint8]  # row -> the layout's flags
+    # row -> 1 when its span is marked as an error, 0 when not, -1 not known yet (the reader may have
+    # kept the details encoded): filled as rows are painted (is_error), and all at once by read_details.
+    row_error: npt.NDArray[np.int8]
     services: list[str]  # in first-seen display order: the colour index
     # row -> critical sections (start, end), µs after start_us; filled by add_critical_path, which the
     # page runs in the background once the rows are on screen (critical_ready then).
@@ -49,7 +52,7 @@ class PreparedTrace:
     # the background too), None until then.
     error_count: int | None = None
     # find's text: every row's words, lower-cased, one row a line, and where each line starts.
-    _find_text: tuple[list[str], str, IntArray] | None = field(default=None, repr=False)
+    _find_text: tuple[str, IntArray] | None = field(default=None, repr=False)
 
     @property
     def rows(self) -> int:
@@ -70,14 +73,22 @@ class PreparedTrace:
     def has_children(self, row: int) -> bool:
         return int(self.row_end[row]) > row + 1
 
+    def is_error(self, row: int) -> bool:
+        """Whether the span of ``row`` is marked as an error (its details read the first time only)."""
+        known = int(self.row_error[row])
+        if known < 0:
+            known = self.row_error[row] = self.span(row).error
+        return bool(known)
+
     def find(self, text: str) -> IntArray:
         """Rows whose service, operation, span id or a tag (key or value) contains ``text``, any case."""
         needle = text.strip().lower()
         if not needle:
             return np.empty(0, dtype=np.int64)
-        lines, text_all, starts = self.build_find_text()
-        if text_all.count(needle) > len(lines) // 64:
+        text_all, starts = self.build_find_text()
+        if text_all.count(needle) > self.rows // 64:
             # Matches everywhere: one test a row beats one search a match.
+            lines = text_all.split("\n")
             return np.fromiter((r for r, line in enumerate(lines) if needle in line), dtype=np.int64)
         # Few matches: str.find scans the whole trace's text in C, and a match skips the rest of its row.
         found: list[int] = []
@@ -93,8 +104,8 @@ class PreparedTrace:
         """Whether read_details has run: find's text and the error count are ready."""
         return self.error_count is not None
 
-    def build_find_text(self) -> tuple[list[str], str, IntArray]:
-        """The text find searches: a line a row, lower-cased; all of it as one string, and where each
+    def build_find_text(self) -> tuple[str, IntArray]:
+        """The text find searches: a line a row, lower-cased, all of it as one string; and where each
         line starts in it. Built once, by read_details (which the page runs in the background)."""
         if self._find_text is None:
             self.read_details()
@@ -103,20 +114,22 @@ class PreparedTrace:
 
     def read_details(self) -> None:
         """Read every span's details once (the reader may have kept them encoded: this decodes them),
-        for what needs them all: find's text and the error count. Several seconds of a 100,000-span
-        trace: the page runs it in a worker thread once the rows are on screen."""
+        for what needs them all: find's text, the rows' error flags and count. About a second of a
+        100,000-span trace: the page runs it in a worker thread once the rows are on screen."""
         lines: list[str] = []
-        errors = 0
+        errors: list[bool] = []
         for row in range(self.rows):
             span = self.span(row)
             details = span.details
-            errors += details.error
+            errors.append(details.error)
             lines.append(_find_line(span, details))
         lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)) + 1
         starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+        flags = np.array(errors, dtype=np.int8)
         # One assignment each: a GUI-thread reader sees all or nothing.
-        self._find_text = (lines, "\n".join(lines), starts)
-        self.error_count = errors
+        self.row_error = flags
+        self._find_text = ("\n".join(lines), starts)
+        self.error_count = int(flags.sum())
 
 
 def _find_line(s: Span, details: SpanDetails) -> str:
@@ -157,6 +170,7 @@ def prepare(trace: Trace, source: str = "", *, critical: bool = True) -> Prepare
         row_end=np.frombuffer(lay.subtree_end, dtype=np.int32).astype(np.int64),
         row_service=service_of_span,
         row_flags=flags[order],
+        row_error=np.full(n, -1, dtype=np.int8),
         services=list(index),
     )
     if critical:

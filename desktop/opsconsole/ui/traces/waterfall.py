@@ -337,7 +337,7 @@ class Waterfall(QAbstractScrollArea):
                 label = f"[{depth}] {label}"
             if collapsed[k]:
                 label += f"  (+{ends[k] - row - 1})"
-            error = span.error  # the span's details are read for the rows on screen only
+            error = prepared.is_error(row)  # details are read for the rows on screen only
             p.setFont(italic if row_flags & 1 else font)
             p.setPen(err if error else text_color)
             p.drawText(
