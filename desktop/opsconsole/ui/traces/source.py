@@ -85,15 +85,19 @@ async def load_trace(context: PageContext, trace_id: str) -> PreparedTrace:
     return await asyncio.to_thread(partial(prepare, trace, api, critical=False))
 
 
-def _read_file(path: Path) -> tuple[PreparedTrace | None, list[Trace]]:
+def _read_file(path: Path) -> tuple[PreparedTrace | None, list[Trace], list[TraceSummary]]:
     traces = read_trace_file(path)
     if not traces:
         raise OpsError(f"{path.name} holds no spans")
-    return prepare(traces[0], path.name, critical=False), traces
+    # Summaries of a file of several traces are made here too: their error counts read every span's
+    # details, which the reader may have kept encoded.
+    summaries = [t.summary() for t in traces] if len(traces) > 1 else []
+    return prepare(traces[0], path.name, critical=False), traces, summaries
 
 
-async def load_file(path: str | Path) -> tuple[PreparedTrace | None, list[Trace]]:
-    """The first trace of the file made ready to show, and all its traces (a file may hold several)."""
+async def load_file(path: str | Path) -> tuple[PreparedTrace | None, list[Trace], list[TraceSummary]]:
+    """The first trace of the file made ready to show, all its traces (a file may hold several) and,
+    when there are several, their summaries for the results table."""
     return await asyncio.to_thread(_read_file, Path(path))
 
 
