@@ -99,7 +99,7 @@ class _Envelope(msgspec.Struct, gc=False):
 
 # The fast path's schema (files and trace-by-id answers, decoded from bytes): the same, except that a
 # span's tags and logs stay the bytes they are (msgspec.Raw, not even parsed). They are most of a big
-# trace and the rows need none of them; each span keeps them as its encoded details (_details_data).
+# trace and the rows need none of them; each span keeps them as its encoded details (details_data).
 _NULL: Final = msgspec.Raw(b"null")
 
 

@@ -108,7 +108,7 @@ class Link:
 
 @dataclass(slots=True, frozen=True)
 class SpanDetails:
-    """What a span's row does not show: its tags (or attributes), events (or logs), kind and status."""
+    """What a span's row does not show: tags (or attributes), events (or logs), kind, error and status."""
 
     tags: Tags = NO_TAGS
     events: tuple[SpanEvent, ...] = ()
