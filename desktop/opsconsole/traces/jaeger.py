@@ -373,7 +373,13 @@ def _details_from_bytes(data: bytes, span_id: str, /) -> SpanDetails:
         raw = _details_decoder.decode(data)
     except msgspec.ValidationError as exc:
         return SpanDetails(problem=str(_format_error(exc, f"span {span_id}")))
-    return _details(raw.tags, raw.logs, interner())
+    return _details(raw.tags, raw.logs, _as_is)
+
+
+def _as_is(text: str, _default: str, /) -> str:
+    """An Interner that shares nothing: details decoded when asked for are not kept, so sharing their
+    strings saves no memory, and filling a new interner for each span costs time."""
+    return text
 
 
 # --- the HTTP reader ------------------------------------------------------------------------------
