@@ -9,7 +9,7 @@ saves), one trace ``{"traceID", "spans", "processes"}``, or a list of traces. Sp
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import httpx
@@ -18,9 +18,11 @@ import msgspec
 from .. import net
 from .fetch import get_trace
 from .model import (
+    NO_DETAILS,
     Link,
     Process,
     Span,
+    SpanDetails,
     SpanEvent,
     Tags,
     TagValue,
@@ -29,7 +31,7 @@ from .model import (
     TraceSummary,
     tag_pairs,
 )
-from .parsing import IdCache, Interner, fail, hex_id, interner, scalar
+from .parsing import IdReader, Interner, all_canonical, fail, hex_id, id_cache, interner, scalar, shared_ids
 from .query import SearchQuery, go_duration
 
 __all__ = ["JaegerReader", "jaeger_from_bytes", "looks_like_jaeger", "traces_from_jaeger"]
@@ -57,16 +59,21 @@ class _Log(msgspec.Struct, gc=False):
     fields: list[_KV] | None = None
 
 
-class _Span(msgspec.Struct, gc=False, kw_only=True):
+class _SpanRow(msgspec.Struct, gc=False, kw_only=True):
+    """What a span's row needs; _Span and _LazySpan add its tags and logs."""
+
     spanID: str
     operationName: str
     startTime: int | float
     duration: int | float
     references: list[_Ref] | None = None
     parentSpanID: str | None = None  # pre-1.0 Jaeger JSON and some converters
+    processID: str = ""
+
+
+class _Span(_SpanRow, kw_only=True):
     tags: list[_KV] | None = None
     logs: list[_Log] | None = None
-    processID: str = ""
 
 
 class _Process(msgspec.Struct, gc=False):
@@ -74,19 +81,50 @@ class _Process(msgspec.Struct, gc=False):
     tags: list[_KV] | None = None
 
 
-class _Trace(msgspec.Struct, gc=False, kw_only=True):
+class _TraceHead(msgspec.Struct, gc=False, kw_only=True):
+    """A trace but its spans; _Trace and _LazyTrace add them."""
+
     traceID: str = ""
-    spans: list[_Span]
     processes: dict[str, _Process] | None = None
     warnings: list[str] | None = None
+
+
+class _Trace(_TraceHead, kw_only=True):
+    spans: list[_Span]
 
 
 class _Envelope(msgspec.Struct, gc=False):
     data: list[_Trace] | None = None
 
 
-_DOCUMENT: Final = _Envelope | list[_Trace]
-_decoder: Final = msgspec.json.Decoder(_Envelope)
+# The fast path's schema (files and trace-by-id answers, decoded from bytes): the same, except that a
+# span's tags and logs stay the bytes they are (msgspec.Raw, not even parsed). They are most of a big
+# trace and the rows need none of them; each span keeps them as its encoded details (details_data).
+_NULL: Final = msgspec.Raw(b"null")
+
+
+class _LazySpan(_SpanRow, kw_only=True):
+    tags: msgspec.Raw = _NULL
+    logs: msgspec.Raw = _NULL
+
+
+class _LazyTrace(_TraceHead, kw_only=True):
+    spans: list[_LazySpan]
+
+
+class _LazyEnvelope(msgspec.Struct, gc=False):
+    data: list[_LazyTrace] | None = None
+
+
+class _Details(msgspec.Struct, gc=False):
+    """A span's encoded details: ``{"tags": [...], "logs": [...]}`` as the fast path keeps them."""
+
+    tags: list[_KV] | None = None
+    logs: list[_Log] | None = None
+
+
+_decoder: Final = msgspec.json.Decoder(_LazyEnvelope)
+_details_decoder: Final = msgspec.json.Decoder(_Details)
 
 
 def looks_like_jaeger(doc: Any) -> bool:
@@ -122,12 +160,14 @@ def _words(types: str) -> str:
     return " or ".join(_WORDS.get(n, n) for n in names) or "null"
 
 
-def _format_error(exc: msgspec.ValidationError) -> TraceFormatError:
+def _format_error(exc: msgspec.ValidationError, within: str = "") -> TraceFormatError:
     """msgspec's "Expected `int`, got `str` - at `$.data[0].spans[3].startTime`" in the console's words:
-    "data[0].spans[3].startTime: expected a number, found a string"."""
+    "data[0].spans[3].startTime: expected a number, found a string" (after ``within``: "span 1f: ...")."""
     match = _AT.match(str(exc))
     problem = match.group("problem") if match else str(exc)
     path = ((match.group("path") if match else "") or "").lstrip(".")
+    if within:
+        path = f"{within}: {path}" if path else within
     missing = _MISSING.match(problem)
     expected = _EXPECTED.match(problem)
     if missing:
@@ -153,8 +193,10 @@ def traces_from_jaeger(doc: Any) -> list[Trace]:
 
 
 def jaeger_from_bytes(data: bytes) -> list[Trace] | None:
-    """The traces in a Jaeger API answer or file, decoded straight from bytes; None when ``data`` is
-    not a Jaeger envelope at all (the caller then decodes it generically and looks again)."""
+    """The traces in a Jaeger API answer or file, decoded straight from bytes, each span's tags and
+    logs kept encoded until its details are read; None when ``data`` is not a Jaeger envelope at all,
+    or not a valid one (the caller then decodes it generically, and the Jaeger parser names what is
+    wrong)."""
     try:
         envelope = _decoder.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError):
@@ -164,16 +206,17 @@ def jaeger_from_bytes(data: bytes) -> list[Trace] | None:
     return [_trace(t, f"data[{i}]") for i, t in enumerate(envelope.data)]
 
 
-def _trace(raw: _Trace, where: str) -> Trace:
+def _trace(raw: _Trace | _LazyTrace, where: str) -> Trace:
     intern = interner()
-    ids = IdCache(8)
+    ids = shared_ids(intern) if all_canonical(_span_ids(raw.spans), 8) else id_cache(8)
     processes = {
         pid: Process(intern(p.serviceName, p.serviceName), _kv(p.tags, intern) if p.tags else ())
         for pid, p in (raw.processes or {}).items()
     }
     spans: list[Span] = []
     append = spans.append
-    for i, s in enumerate(raw.spans):
+    raw_spans: Sequence[_Span | _LazySpan] = raw.spans
+    for i, s in enumerate(raw_spans):
         span = _span(s, processes, intern, ids)
         if span is None:
             fail(FMT, f"{where}.spans[{i}].spanID", f"{s.spanID!r} is not a hex span id")
@@ -188,7 +231,15 @@ def _trace(raw: _Trace, where: str) -> Trace:
     return Trace(trace_id=trace_id, spans=spans, format="jaeger", warnings=warnings)
 
 
-def _first_trace_id(raw: _Trace) -> str:
+def _span_ids(spans: Sequence[_Span | _LazySpan]) -> list[str]:
+    """Every span id the spans name: their own, and their parents' and references'."""
+    out = [s.spanID for s in spans]
+    out += [r.spanID for s in spans if s.references for r in s.references]
+    out += [s.parentSpanID for s in spans if s.parentSpanID]
+    return out
+
+
+def _first_trace_id(raw: _Trace | _LazyTrace) -> str:
     refs = raw.spans[0].references if raw.spans else None
     return refs[0].traceID if refs else ""
 
@@ -213,32 +264,35 @@ _NO_PROCESS: Final = Process("")
 _SPECIAL: Final = frozenset({"span.kind", "error", "otel.status_code", "otel.status_description"})
 
 
-def _span(s: _Span, processes: Mapping[str, Process], intern: Interner, ids: IdCache) -> Span | None:
-    # The hot loop of opening a big trace: one pass over the tags, nothing allocated that the span
-    # does not keep. None for a span id that is not hex.
-    parent: str | None = None
+def _parent(
+    refs: list[_Ref] | None, parent_span_id: str | None, ids: IdReader
+) -> tuple[str | None, bool, tuple[Link, ...]]:
+    """The span's parent id, whether it is a FOLLOWS_FROM one, and its other references as links."""
+    if not refs:
+        return (ids(parent_span_id) if parent_span_id else None), False, ()
+    # Jaeger UI's parent: the first CHILD_OF reference, else the first reference of any kind.
+    chosen = refs[0]
     follows = False
+    if chosen.refType != "CHILD_OF":
+        chosen = next((r for r in refs if r.refType == "CHILD_OF"), chosen)
+        follows = chosen.refType == "FOLLOWS_FROM"
     links: tuple[Link, ...] = ()
-    refs = s.references
-    if refs:
-        # Jaeger UI's parent: the first CHILD_OF reference, else the first reference of any kind.
-        chosen = refs[0]
-        if chosen.refType != "CHILD_OF":
-            chosen = next((r for r in refs if r.refType == "CHILD_OF"), chosen)
-            follows = chosen.refType == "FOLLOWS_FROM"
-        parent = ids(chosen.spanID)
-        if len(refs) > 1:
-            links = tuple(Link(r.traceID, r.spanID, r.refType.lower()) for r in refs if r is not chosen)
-    elif s.parentSpanID:
-        parent = ids(s.parentSpanID)
+    if len(refs) > 1:
+        links = tuple(Link(r.traceID, r.spanID, r.refType.lower()) for r in refs if r is not chosen)
+    return ids(chosen.spanID), follows, links
+
+
+def _details(tags: list[_KV] | None, logs: list[_Log] | None, intern: Interner) -> SpanDetails:
+    """A span's details from its tags and logs: one pass over the tags, nothing allocated that the
+    details do not keep."""
     kind = ""
     error = False
     status = ""
-    tags: Tags = ()
-    if s.tags:
+    flat: Tags = ()
+    if tags:
         out: list[TagValue] = []
         add = out.append
-        for kv in s.tags:
+        for kv in tags:
             key = kv.key
             value = kv.value
             if key in _SPECIAL:
@@ -257,29 +311,11 @@ def _span(s: _Span, processes: Mapping[str, Process], intern: Interner, ids: IdC
                 value = scalar(value)
             add(intern(key, key))
             add(value)
-        tags = tuple(out)
-    events = tuple([_event(log, intern) for log in s.logs]) if s.logs else ()
-    process = processes.get(s.processID, _NO_PROCESS)
-    span_id = ids(s.spanID)
-    if span_id is None:
-        return None
-    op = s.operationName
-    return Span(
-        span_id,
-        parent,
-        process.service,
-        intern(op, op),
-        int(s.startTime),
-        int(s.duration),
-        tags,
-        events,
-        process,
-        kind,
-        error,
-        status,
-        follows,
-        links,
-    )
+        flat = tuple(out)
+    events = tuple([_event(log, intern) for log in logs]) if logs else ()
+    if not (flat or events or kind or error or status):
+        return NO_DETAILS
+    return SpanDetails(flat, events, kind, error, status)
 
 
 def _event(log: _Log, intern: Interner) -> SpanEvent:
@@ -290,6 +326,60 @@ def _event(log: _Log, intern: Interner) -> SpanEvent:
             name = str(value)
             break
     return SpanEvent(int(log.timestamp), name, fields)
+
+
+def _span(
+    s: _Span | _LazySpan, processes: Mapping[str, Process], intern: Interner, ids: IdReader
+) -> Span | None:
+    """A span of either path; None for a span id that is not hex. The hot loop of opening a big trace."""
+    span_id = ids(s.spanID)
+    if span_id is None:
+        return None
+    parent, follows, links = _parent(s.references, s.parentSpanID, ids)
+    details: SpanDetails | bytes
+    if isinstance(s, _LazySpan):
+        # Nothing is read of the tags and logs: they are copied out of the document (so that it can be
+        # freed) as one small JSON object, for _details_from_bytes when the span's details are asked for.
+        tags, logs = s.tags, s.logs
+        empty = _empty(tags) and _empty(logs)
+        details = NO_DETAILS if empty else b"".join((b'{"tags":', tags, b',"logs":', logs, b"}"))
+    else:
+        details = _details(s.tags, s.logs, intern)
+    process = processes.get(s.processID, _NO_PROCESS)
+    op = s.operationName
+    return Span(
+        span_id,
+        parent,
+        process.service,
+        intern(op, op),
+        int(s.startTime),
+        int(s.duration),
+        process,
+        follows,
+        links,
+        details,
+        _details_from_bytes if type(details) is bytes else None,
+    )
+
+
+def _empty(raw: msgspec.Raw) -> bool:
+    """``[]`` or ``null`` (or missing): nothing to keep."""
+    return len(raw) <= 6 and bytes(raw).strip(b"[] \t\r\n") in (b"", b"null")
+
+
+def _details_from_bytes(data: bytes, span_id: str, /) -> SpanDetails:
+    """The DetailsDecoder of the spans the fast path read."""
+    try:
+        raw = _details_decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        return SpanDetails(problem=str(_format_error(exc, f"span {span_id}")))
+    return _details(raw.tags, raw.logs, _as_is)
+
+
+def _as_is(text: str, _default: str, /) -> str:
+    """An Interner that shares nothing: details decoded when asked for are not kept, so sharing their
+    strings saves no memory, and filling a new interner for each span costs time."""
+    return text
 
 
 # --- the HTTP reader ------------------------------------------------------------------------------

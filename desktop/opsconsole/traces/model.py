@@ -5,20 +5,29 @@ only references: strings a reader shares between spans (service, operation, tag 
 per trace, empty collections are the shared empty tuple, and the process (Jaeger) or resource (OTLP,
 Zipkin's localEndpoint) is one object shared by all the spans that came from it. Times are integer
 microseconds since the Unix epoch, as Jaeger keeps them; OTLP's nanoseconds are divided down.
+
+What a span's row does not need (tags, events, kind, error and status message) is its ``details``. A
+reader may keep them still encoded, as bytes and the function that decodes them (the Jaeger reader
+does): tags and logs are most of a trace's size and of the time to read it, and the rows on screen are
+the only ones that need even the error flag. ``Span.details`` decodes them each time it is read
+(nothing is cached, so memory stays small and a span is safe to read from any thread). It never
+raises: details that turn out malformed come back empty, with ``problem`` saying what was wrong.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Final, Literal, TypeAlias
+from typing import Final, Literal, Protocol, TypeAlias
 
 from ..errors import OpsError
 
 __all__ = [
+    "DetailsDecoder",
     "Link",
     "Process",
     "Span",
+    "SpanDetails",
     "SpanEvent",
     "TagValue",
     "Tags",
@@ -97,10 +106,33 @@ class Link:
     kind: str = "follows_from"
 
 
+@dataclass(slots=True, frozen=True)
+class SpanDetails:
+    """What a span's row does not show: tags (or attributes), events (or logs), kind, error and status."""
+
+    tags: Tags = NO_TAGS
+    events: tuple[SpanEvent, ...] = ()
+    kind: str = ""  # "client", "server"... or "" when the source did not say
+    error: bool = False
+    status_message: str = ""
+    problem: str = ""  # why the source's encoded details could not be read (then the rest is empty)
+
+
+NO_DETAILS: Final = SpanDetails()
+
+
+class DetailsDecoder(Protocol):
+    """A reader's function from the bytes it kept for a span to the span's details. It does not raise:
+    malformed bytes give details whose ``problem`` names ``span_id`` and what was wrong."""
+
+    def __call__(self, data: bytes, span_id: str, /) -> SpanDetails: ...
+
+
 @dataclass(slots=True, eq=False)
 class Span:
     """One span. ``parent_id`` is the span's one parent (Jaeger's first CHILD_OF reference, or its only
-    FOLLOWS_FROM one, then ``follows_from`` is set); ids are lower-case hex."""
+    FOLLOWS_FROM one, then ``follows_from`` is set); ids are lower-case hex. What the rows do not need
+    is in ``details``."""
 
     span_id: str
     parent_id: str | None
@@ -108,22 +140,49 @@ class Span:
     operation: str
     start_us: int
     duration_us: int
-    tags: Tags = NO_TAGS
-    events: tuple[SpanEvent, ...] = ()
     process: Process | None = None
-    kind: str = ""
-    error: bool = False
-    status_message: str = ""
     follows_from: bool = False
     links: tuple[Link, ...] = ()
+    # The details, or their bytes as the reader kept them and ``decoder`` to decode them when asked.
+    details_data: SpanDetails | bytes = NO_DETAILS
+    decoder: DetailsDecoder | None = None
 
     @property
     def end_us(self) -> int:
         return self.start_us + self.duration_us
 
+    @property
+    def details(self) -> SpanDetails:
+        """Tags, events, kind, error and status message (decoded now if the reader kept them encoded)."""
+        data = self.details_data
+        if isinstance(data, SpanDetails):
+            return data
+        assert self.decoder is not None, "encoded details come with their decoder"
+        return self.decoder(data, self.span_id)
+
+    @property
+    def tags(self) -> Tags:
+        return self.details.tags
+
+    @property
+    def events(self) -> tuple[SpanEvent, ...]:
+        return self.details.events
+
+    @property
+    def kind(self) -> str:
+        return self.details.kind
+
+    @property
+    def error(self) -> bool:
+        return self.details.error
+
+    @property
+    def status_message(self) -> str:
+        return self.details.status_message
+
     def tag(self, key: str) -> TagValue:
         """The value of tag ``key`` (the span's own, then its process's), or None."""
-        found = tag_value(self.tags, key)
+        found = tag_value(self.details.tags, key)
         if found is None and self.process is not None:
             found = tag_value(self.process.tags, key)
         return found

@@ -23,6 +23,7 @@ from .model import (
     Link,
     Process,
     Span,
+    SpanDetails,
     SpanEvent,
     Tags,
     TagValue,
@@ -183,21 +184,23 @@ def _span(s: Mapping[str, Any], process: Process, intern: Interner) -> tuple[str
         operation=intern(name, name),
         start_us=start_ns // 1000,
         duration_us=(end_ns - start_ns) // 1000,
-        tags=_attributes(attrs, intern) if attrs else (),
-        events=tuple(
-            SpanEvent(
-                int(e["timeUnixNano"]) // 1000,
-                str(e.get("name", "")),
-                _attributes(e.get("attributes") or (), intern),
-            )
-            for e in events_raw
-        )
-        if events_raw
-        else (),
         process=process,
-        kind=kind_name,
-        error=error,
-        status_message=str(status.get("message") or ""),
+        details_data=SpanDetails(
+            tags=_attributes(attrs, intern) if attrs else (),
+            events=tuple(
+                SpanEvent(
+                    int(e["timeUnixNano"]) // 1000,
+                    str(e.get("name", "")),
+                    _attributes(e.get("attributes") or (), intern),
+                )
+                for e in events_raw
+            )
+            if events_raw
+            else (),
+            kind=kind_name,
+            error=error,
+            status_message=str(status.get("message") or ""),
+        ),
         links=tuple(
             Link(hex_id(k["traceId"], 16) or "", hex_id(k["spanId"], 8) or "", "link") for k in links_raw
         )

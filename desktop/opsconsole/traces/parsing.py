@@ -11,14 +11,27 @@ import base64
 import binascii
 import gc
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, NoReturn, TypeAlias
+from typing import Any, Final, NoReturn, TypeAlias
 
 from .model import TagValue, TraceFormatError
 
-__all__ = ["IdCache", "Interner", "fail", "field", "hex_id", "interner", "json_text", "scalar"]
+__all__ = [
+    "IdReader",
+    "Interner",
+    "all_canonical",
+    "fail",
+    "field",
+    "hex_id",
+    "id_cache",
+    "interner",
+    "json_text",
+    "scalar",
+    "shared_ids",
+]
 
 
 _gc_lock = threading.Lock()
@@ -135,12 +148,18 @@ def scalar(value: object) -> TagValue:
     return json_text(value)
 
 
+# Lower-case hex of 8 or 16 bytes, the model's own form.
+_CANONICAL: Final = re.compile(r"[0-9a-f]{16}|[0-9a-f]{32}").fullmatch
+
+
 def hex_id(raw: object, length: int) -> str | None:
     """A trace or span id as lower-case hex: hex as Jaeger, Zipkin and OTLP/JSON write it, or base64 as
     protobuf's JSON mapping writes bytes (Tempo). ``length`` is the id's size in bytes (16 or 8).
     None when ``raw`` is neither; an empty or all-zero id is "no id" (OTLP's root has an empty parent)."""
     if not isinstance(raw, str) or not raw:
         return None
+    if len(raw) <= 2 * length and _CANONICAL(raw) and raw.strip("0"):
+        return raw  # already what the model keeps, as almost every id is: nothing to convert
     if len(raw) <= 2 * length and raw.isascii() and raw.isalnum() and "x" not in raw and "X" not in raw:
         try:
             value = int(raw, 16)
@@ -165,21 +184,47 @@ def hex_id(raw: object, length: int) -> str | None:
     return data.hex()
 
 
-class IdCache:
-    """hex_id with memory: in one trace every parent id is also some span's id, and a parent with
-    many children is named many times."""
+IdReader: TypeAlias = Callable[[str], str | None]
+_UNSEEN: Final = object()
 
-    __slots__ = ("_length", "_seen")
 
-    def __init__(self, length: int) -> None:
-        self._seen: dict[str, str | None] = {}
-        self._length = length
+def id_cache(length: int) -> IdReader:
+    """hex_id with memory, for the ids of one trace: every parent id is also some span's id, a parent
+    with many children is named many times, and each id is then one string. A closure rather than a
+    class with __call__: it runs twice a span, and a closure is the cheaper call."""
+    seen: dict[str, str | None] = {}
+    get = seen.get
 
-    def __call__(self, raw: str) -> str | None:
-        try:
-            return self._seen[raw]
-        except KeyError:
-            found = self._seen[raw] = hex_id(raw, self._length)
-            return found
-        except TypeError:  # not hashable: not an id
-            return None
+    def read(raw: str) -> str | None:
+        found = get(raw, _UNSEEN)  # not try/except KeyError: a raised KeyError costs more than a lookup
+        if found is _UNSEEN:
+            found = seen[raw] = hex_id(raw, length)
+        return found  # type: ignore[return-value]  # not _UNSEEN any more
+
+    return read
+
+
+def shared_ids(intern: Interner) -> IdReader:
+    """The id reader for ids known to be the model's form already (all_canonical): each is only shared."""
+    return lambda raw: intern(raw, raw)
+
+
+def all_canonical(ids: list[str], length: int) -> bool:
+    """Whether every id in ``ids`` is already what hex_id makes of it (lower-case hex of ``length``
+    bytes, not all zeros), as in almost every trace: checked on all of them at once, a few C calls
+    instead of one call an id."""
+    if not ids:
+        return True
+    digits = 2 * length
+    if set(map(len, ids)) != {digits}:
+        return False
+    text = "\n".join(ids) + "\n"
+    try:
+        data = text.encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    # Every character a lower-case hex digit but the newlines that end the ids (none of its own).
+    return (
+        data.translate(None, b"0123456789abcdef") == b"\n" * len(ids)
+        and f"\n{'0' * digits}\n" not in "\n" + text
+    )

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from .layout import CYCLE, ORPHAN, SKEW, SYNTHETIC, Layout
-from .model import Trace, TraceSummary, tag_pairs
+from .model import Span, Trace, TraceFormatError, TraceSummary, tag_pairs
 
 __all__ = ["format_duration", "summaries_table", "trace_json", "trace_tree"]
 
@@ -26,21 +26,23 @@ def format_duration(us: int) -> str:
 
 def trace_json(trace: Trace) -> dict[str, Any]:
     """The contract's JSON: ``{"trace_id", "spans": [{"span_id", "parent_id", "service", "operation",
-    "start_us", "duration_us", "tags"}]}``, spans in the source's order, tags as an object."""
+    "start_us", "duration_us", "tags"}]}``, spans in the source's order, tags as an object.
+    TraceFormatError when a span's tags cannot be read (a reader that kept them encoded finds out now)."""
+    return {"trace_id": trace.trace_id, "spans": [_span_json(s) for s in trace.spans]}
+
+
+def _span_json(s: Span) -> dict[str, Any]:
+    details = s.details
+    if details.problem:
+        raise TraceFormatError(details.problem)
     return {
-        "trace_id": trace.trace_id,
-        "spans": [
-            {
-                "span_id": s.span_id,
-                "parent_id": s.parent_id,
-                "service": s.service,
-                "operation": s.operation,
-                "start_us": s.start_us,
-                "duration_us": s.duration_us,
-                "tags": dict(tag_pairs(s.tags)),
-            }
-            for s in trace.spans
-        ],
+        "span_id": s.span_id,
+        "parent_id": s.parent_id,
+        "service": s.service,
+        "operation": s.operation,
+        "start_us": s.start_us,
+        "duration_us": s.duration_us,
+        "tags": dict(tag_pairs(details.tags)),
     }
 
 

@@ -17,7 +17,7 @@ import httpx
 
 from .. import net
 from .fetch import get_trace
-from .model import Process, Span, SpanEvent, TagValue, Trace, TraceSummary
+from .model import Process, Span, SpanDetails, SpanEvent, TagValue, Trace, TraceSummary
 from .parsing import Interner, fail, field, hex_id, interner, scalar
 from .query import SearchQuery
 
@@ -105,12 +105,14 @@ def _span(
         operation=intern(op := str(s.get("name") or ""), op),
         start_us=int(s.get("timestamp") or 0),
         duration_us=int(s.get("duration") or 0),
-        tags=tuple(tags),
-        events=tuple(_annotation(a, intern) for a in annotations) if annotations else (),
         process=process,
-        kind=kind,
-        error="error" in tags_raw,
-        status_message=str(tags_raw.get("error") or ""),
+        details_data=SpanDetails(
+            tags=tuple(tags),
+            events=tuple(_annotation(a, intern) for a in annotations) if annotations else (),
+            kind=kind,
+            error="error" in tags_raw,
+            status_message=str(tags_raw.get("error") or ""),
+        ),
     )
 
 

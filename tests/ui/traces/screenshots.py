@@ -98,6 +98,7 @@ def main(argv: list[str]) -> int:
 
         page.show_trace(big)
         page.view.time_window.set(28.6e6, 35.2e6)  # where its 20,000 spans are: zoomed in
+        settle(lambda: big.details_read)  # the error count, read in the background
         save(window, f"traces-20k-{scheme}.png")
 
         page.open_trace(ids[6])  # warm: the first request's trace has the cold start in it

@@ -101,3 +101,31 @@ def test_a_file_of_several_traces_lists_them_and_opens_each(
         timeout=WAIT,
     )
     assert page.prepared.span(0).operation == "other" and "search-result.json" in page.view.facts.text()
+
+
+def test_the_scatters_time_axis_shows_the_local_time_of_day_even_within_a_second(qtbot: Any) -> None:
+    import re
+    from datetime import datetime
+
+    from opsconsole.traces import TraceSummary
+    from opsconsole.ui.traces.scatter import ResultsScatter
+
+    scatter = ResultsScatter()
+    qtbot.addWidget(scatter)
+    scatter.resize(900, 300)
+    start = datetime(2026, 11, 30, 13, 41, 54).timestamp()  # local time, as the axis shows it
+    found = [
+        TraceSummary(f"{i:032x}", "api", "GET /", int((start + i * 0.03) * 1e6), 2000 + i, 5, 0, ("api",))
+        for i in range(12)
+    ]  # a search whose traces all started within 0.4 s, as a burst of requests gives
+    with qtbot.waitExposed(scatter):
+        scatter.show()
+    scatter.set_results(found)
+    axis = scatter.plot.getAxis("bottom")
+    lo, hi = scatter.plot.plotItem.vb.viewRange()[0]
+    labels = [
+        label
+        for spacing, values in axis.tickValues(lo, hi, axis.width())
+        for label in axis.tickStrings(values, 1.0, spacing)
+    ]
+    assert labels and all(re.fullmatch(r"13:41:5[45]\.\d{3}", label) for label in labels), labels

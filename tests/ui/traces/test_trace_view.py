@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from bench._traces_data import jaeger_trace
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -352,3 +353,40 @@ def test_a_20000_span_trace_paints_only_the_rows_on_screen(qtbot: Any, make_page
     wf.viewport().repaint()
     assert 0 < len(wf.painted) <= on_screen
     page.hide()
+
+
+def test_span_details_are_read_for_the_rows_on_screen_and_then_in_the_background(qtbot: Any) -> None:
+    from opsconsole.ui.traces.source import _finish
+    from opsconsole.ui.traces.trace_view import TraceView
+
+    doc = jaeger_trace(2_000)
+    spans = doc["data"][0]["spans"]
+    spans[1]["tags"].append({"key": "error", "type": "bool", "value": True})
+    spans[2]["tags"] = [{"value": 1}]  # malformed: a tag without a key
+    errors = sum(1 for s in spans if any(t.get("key") == "error" for t in s["tags"]))
+    # From bytes, as a file or a trace-by-id answer is read: the details stay encoded until asked for.
+    prepared = prepare(traces_from_bytes(json.dumps(doc).encode())[0], "generated", critical=False)
+    view = TraceView()
+    qtbot.addWidget(view)
+    view.resize(1200, 700)
+    view.find_box.setText("error=true")  # typed before the trace opens: it waits for the details
+    with qtbot.waitExposed(view):
+        view.show()
+    view.set_trace(prepared)
+    view.waterfall.viewport().repaint()
+    painted = view.waterfall.painted
+    assert 0 < len(painted) < 100
+    # Only the rows on screen had their details read (for their error colour).
+    assert set(np.flatnonzero(prepared.row_error >= 0).tolist()) == set(painted)
+    assert view.find_status.text() == "finding…" and "error" not in view.facts.text()
+
+    _finish(prepared)  # what the page runs in a worker thread once the rows are on screen
+    view.background_ready(prepared)
+    assert (prepared.row_error >= 0).all() and prepared.error_count == errors
+    assert f"{errors} errors" in view.facts.text()
+    assert len(view.match_rows) == errors and view.find_status.text() == f"{errors:,}"
+    assert prepared.is_error(view.match_rows[0])
+
+    kid = next(r for r in range(prepared.rows) if prepared.span(r).span_id == spans[2]["spanID"])
+    text = SpanDetail(prepared, kid).toPlainText()
+    assert "could not be read" in text and "tags[0]: the field 'key' is missing" in text

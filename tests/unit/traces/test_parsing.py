@@ -25,6 +25,7 @@ from opsconsole.traces.query import DurationError, go_duration, parse_duration_u
         ("0000000000000000", 8, None),
         ("not a trace id", 16, None),
         ("0x1f", 8, None),
+        ("5b8aa5a2d2c872e8321cf37308d69df2", 8, None),  # a trace id is not a span id
         (None, 8, None),
     ],
 )

@@ -36,6 +36,7 @@ def _table(pairs: list[tuple[str, str]], muted: str = "#6b7280") -> str:
 def span_html(prepared: PreparedTrace, row: int, muted: str = "#6b7280", error: str = "#c62828") -> str:
     """The detail panel's text for ``row`` of ``prepared`` (``muted``, ``error``: the scheme's colours)."""
     span = prepared.span(row)
+    details = span.details  # decoded now, if the reader kept them encoded: read once
     index = prepared.layout.order[row]
     offset = span.start_us - prepared.start_us
     parts = [
@@ -50,29 +51,33 @@ def span_html(prepared: PreparedTrace, row: int, muted: str = "#6b7280", error: 
         ("Span id", span.span_id),
         ("Parent id", span.parent_id or "none (a root)"),
     ]
-    if span.kind:
-        timing.append(("Kind", span.kind))
+    if details.kind:
+        timing.append(("Kind", details.kind))
     if row in prepared.critical:
         on_path = sum(e - s for s, e in prepared.critical[row])
         timing.append(("Critical path", f"{format_duration(on_path)} of this span"))
     parts.append(_table(timing, muted))
-    if span.error or span.status_message:
-        status = "Error" if span.error else "Status"
+    if details.error or details.status_message:
+        status = "Error" if details.error else "Status"
         parts.append(
-            f"<h4 style='color:{error}'>{status}</h4><p>{escape(span.status_message or 'marked as an error')}</p>"
+            f"<h4 style='color:{error}'>{status}</h4><p>{escape(details.status_message or 'marked as an error')}</p>"
         )
     problems = flag_words(int(prepared.row_flags[row]))
+    if details.problem:
+        problems.append(f"its tags and events could not be read: {details.problem}")
     if problems:
         parts.append("<h4>⚠ Problems</h4><ul>" + "".join(f"<li>{escape(w)}</li>" for w in problems) + "</ul>")
-    if span.tags:
-        parts.append("<h4>Tags</h4>" + _table([(str(k), _value(v)) for k, v in tag_pairs(span.tags)], muted))
-    if span.events:
+    if details.tags:
+        parts.append(
+            "<h4>Tags</h4>" + _table([(str(k), _value(v)) for k, v in tag_pairs(details.tags)], muted)
+        )
+    if details.events:
         items = []
-        for ev in span.events:
+        for ev in details.events:
             attrs = ", ".join(f"{k}={_value(v)}" for k, v in tag_pairs(ev.attributes))
             at = f"+{format_duration(ev.time_us - prepared.start_us)}"
             items.append((at, f"{ev.name}" + (f"  ({attrs})" if attrs else "")))
-        parts.append(f"<h4>Events ({len(span.events)})</h4>" + _table(items, muted))
+        parts.append(f"<h4>Events ({len(details.events)})</h4>" + _table(items, muted))
     if span.process is not None:
         label = "Process" if prepared.layout.trace.format == "jaeger" else "Resource"
         pairs = [("service", span.process.service)] + [

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from ...errors import OpsError
 from ...traces.backend import normalize_trace_id
-from ...traces.model import Trace
+from ...traces.model import Trace, TraceSummary
 from . import source
 from .detail import SpanDetail
 from .prepared import PreparedTrace
@@ -246,12 +246,12 @@ class TracesPage(QWidget):
             path = chosen
         self.set_status(f"Opening {Path(path).name}…")
 
-        def done(result: tuple[PreparedTrace | None, list[Trace]]) -> None:
-            prepared, traces = result
+        def done(result: tuple[PreparedTrace | None, list[Trace], list[TraceSummary]]) -> None:
+            prepared, traces, summaries = result
             self.file_traces = {t.trace_id: t for t in traces}
             self.file_name = Path(str(path)).name
             if len(traces) > 1:
-                self.show_results([t.summary() for t in traces])
+                self.show_results(summaries)
                 self.results_status.setText(f"{len(traces)} traces in {Path(str(path)).name}")
             if prepared is not None:
                 self.show_trace(prepared)
@@ -263,8 +263,9 @@ class TracesPage(QWidget):
         self.prepared = prepared
         self.trace_id.setText(prepared.layout.trace.trace_id)  # the box names what is shown (files too)
         self.view.set_trace(prepared)
-        if not prepared.critical_ready:  # the rows first, then the critical path, off the GUI thread
-            self._run(source.finish(prepared), self.view.critical_path_ready)
+        # The rows first, then, off the GUI thread, the critical path and every span's details.
+        if not (prepared.critical_ready and prepared.details_read):
+            self._run(source.finish(prepared), self.view.background_ready)
         self.tabs.setTabEnabled(TRACE_TAB, True)
         self.tabs.setCurrentIndex(TRACE_TAB)
         self.view.waterfall.setFocus()

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ...traces import CYCLE, DUPLICATE, ORPHAN, SKEW, SYNTHETIC, Layout, Trace, critical_path, layout
-from ...traces.model import Span, tag_pairs
+from ...traces.model import Span, SpanDetails, tag_pairs
 
 __all__ = ["PreparedTrace", "RowState", "add_critical_path", "flag_words", "prepare"]
 
@@ -40,13 +40,19 @@ class PreparedTrace:
     row_end: IntArray  # row -> one past the last row of its subtree
     row_service: IntArray  # row -> index into services
     row_flags: npt.NDArray[np.uint8]  # row -> the layout's flags
+    # row -> 1 when its span is marked as an error, 0 when not, -1 not known yet (the reader may have
+    # kept the details encoded): filled as rows are painted (is_error), and all at once by read_details.
+    row_error: npt.NDArray[np.int8]
     services: list[str]  # in first-seen display order: the colour index
     # row -> critical sections (start, end), µs after start_us; filled by add_critical_path, which the
     # page runs in the background once the rows are on screen (critical_ready then).
     critical: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     critical_ready: bool = False
+    # How many spans are marked as errors: known once read_details has read every span's details (in
+    # the background too), None until then.
+    error_count: int | None = None
     # find's text: every row's words, lower-cased, one row a line, and where each line starts.
-    _find_text: tuple[list[str], str, IntArray] | None = field(default=None, repr=False)
+    _find_text: tuple[str, IntArray] | None = field(default=None, repr=False)
 
     @property
     def rows(self) -> int:
@@ -67,14 +73,22 @@ class PreparedTrace:
     def has_children(self, row: int) -> bool:
         return int(self.row_end[row]) > row + 1
 
+    def is_error(self, row: int) -> bool:
+        """Whether the span of ``row`` is marked as an error (its details read the first time only)."""
+        known = int(self.row_error[row])
+        if known < 0:
+            known = self.row_error[row] = self.span(row).error
+        return bool(known)
+
     def find(self, text: str) -> IntArray:
         """Rows whose service, operation, span id or a tag (key or value) contains ``text``, any case."""
         needle = text.strip().lower()
         if not needle:
             return np.empty(0, dtype=np.int64)
-        lines, text_all, starts = self.build_find_text()
-        if text_all.count(needle) > len(lines) // 64:
+        text_all, starts = self.build_find_text()
+        if text_all.count(needle) > self.rows // 64:
             # Matches everywhere: one test a row beats one search a match.
+            lines = text_all.split("\n")
             return np.fromiter((r for r, line in enumerate(lines) if needle in line), dtype=np.int64)
         # Few matches: str.find scans the whole trace's text in C, and a match skips the rest of its row.
         found: list[int] = []
@@ -85,20 +99,42 @@ class PreparedTrace:
             pos = text_all.find(needle, int(starts[row + 1]) if row + 1 < len(starts) else len(text_all))
         return np.array(found, dtype=np.int64)
 
-    def build_find_text(self) -> tuple[list[str], str, IntArray]:
-        """The text find searches: a line a row, lower-cased; all of it as one string, and where each
-        line starts in it. Built once; the page builds it in the background."""
+    @property
+    def details_read(self) -> bool:
+        """Whether read_details has run: find's text and the error count are ready."""
+        return self.error_count is not None
+
+    def build_find_text(self) -> tuple[str, IntArray]:
+        """The text find searches: a line a row, lower-cased, all of it as one string; and where each
+        line starts in it. Built once, by read_details (which the page runs in the background)."""
         if self._find_text is None:
-            lines = [_find_line(self.span(r)) for r in range(self.rows)]
-            lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)) + 1
-            starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-            self._find_text = (lines, "\n".join(lines), starts)
+            self.read_details()
+        assert self._find_text is not None
         return self._find_text
 
+    def read_details(self) -> None:
+        """Read every span's details once (the reader may have kept them encoded: this decodes them),
+        for what needs them all: find's text, the rows' error flags and count. About a second of a
+        100,000-span trace: the page runs it in a worker thread once the rows are on screen."""
+        lines: list[str] = []
+        errors: list[bool] = []
+        for row in range(self.rows):
+            span = self.span(row)
+            details = span.details
+            errors.append(details.error)
+            lines.append(_find_line(span, details))
+        lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)) + 1
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+        flags = np.array(errors, dtype=np.int8)
+        # One assignment each: a GUI-thread reader sees all or nothing.
+        self.row_error = flags
+        self._find_text = ("\n".join(lines), starts)
+        self.error_count = int(flags.sum())
 
-def _find_line(s: Span) -> str:
+
+def _find_line(s: Span, details: SpanDetails) -> str:
     parts = [s.service, s.operation, s.span_id]
-    parts.extend(f"{k}={v}" for k, v in tag_pairs(s.tags))
+    parts.extend(f"{k}={v}" for k, v in tag_pairs(details.tags))
     # \x00 between words, so no match spans two of them; no newline inside: lines are rows.
     return "\x00".join(parts).lower().replace("\n", " ")
 
@@ -134,6 +170,7 @@ def prepare(trace: Trace, source: str = "", *, critical: bool = True) -> Prepare
         row_end=np.frombuffer(lay.subtree_end, dtype=np.int32).astype(np.int64),
         row_service=service_of_span,
         row_flags=flags[order],
+        row_error=np.full(n, -1, dtype=np.int8),
         services=list(index),
     )
     if critical:

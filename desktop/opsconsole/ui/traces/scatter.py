@@ -2,6 +2,8 @@
 
 pyqtgraph's ScatterPlotItem (with a DateAxisItem for wall-clock time): clickable points carrying the
 trace id, hover, zoom and pan for free. Error traces are red and points grow with the span count.
+The time axis shows the local time of day at every zoom (pyqtgraph's own labels ticks less than a
+second apart with the seconds alone, "54.350", and a burst of requests often spans less than that).
 Imported only when the Traces page is first shown.
 """
 
@@ -10,6 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 import pyqtgraph as pg  # type: ignore[import-untyped]  # no stubs; used in this module only
+from pyqtgraph.graphicsItems.DateAxisItem import (  # type: ignore[import-untyped]
+    MINUTE_SPACING,
+    MS_SPACING,
+    TickSpec,
+    ZoomLevel,
+    makeMSStepper,
+    makeSStepper,
+)
 from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -20,6 +30,23 @@ from .style import error_color, is_dark, service_color
 
 __all__ = ["ResultsScatter"]
 
+# pyqtgraph's finest zoom level (ticks under a second apart), with the time of day in its labels and
+# the room they take ("99:99:99.999") in its spacing, as DateAxisItem's docstring invites.
+_TIME_OF_DAY_MS = ZoomLevel(
+    [
+        TickSpec(MINUTE_SPACING, makeSStepper(MINUTE_SPACING), "%H:%M:%S"),
+        TickSpec(MS_SPACING, makeMSStepper(MS_SPACING), "%H:%M:%S.%f", autoSkip=[1, 5, 10, 25]),
+    ],
+    "99:99:99.999",
+)
+
+
+def _time_axis() -> Any:
+    """A bottom axis of local wall-clock time (DateAxisItem's default offset is the local zone's)."""
+    axis = pg.DateAxisItem(orientation="bottom")
+    axis.zoomLevels[1] = _TIME_OF_DAY_MS  # the level used below 1 s between ticks
+    return axis
+
 
 class ResultsScatter(QWidget):
     openRequested = Signal(str)
@@ -29,7 +56,7 @@ class ResultsScatter(QWidget):
         self.setObjectName("traceScatter")
         self.setAccessibleName("Traces found: duration over time")
         self.setAccessibleDescription("One point a trace; click a point to open the trace")
-        self.plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+        self.plot = pg.PlotWidget(axisItems={"bottom": _time_axis()})
         self.plot.setAccessibleName("Duration over time")
         self.plot.viewport().setAccessibleName("Duration over time: click a point to open its trace")
         self.plot.setMenuEnabled(False)

@@ -85,15 +85,19 @@ async def load_trace(context: PageContext, trace_id: str) -> PreparedTrace:
     return await asyncio.to_thread(partial(prepare, trace, api, critical=False))
 
 
-def _read_file(path: Path) -> tuple[PreparedTrace | None, list[Trace]]:
+def _read_file(path: Path) -> tuple[PreparedTrace | None, list[Trace], list[TraceSummary]]:
     traces = read_trace_file(path)
     if not traces:
         raise OpsError(f"{path.name} holds no spans")
-    return prepare(traces[0], path.name, critical=False), traces
+    # Summaries of a file of several traces are made here too: their error counts read every span's
+    # details, which the reader may have kept encoded.
+    summaries = [t.summary() for t in traces] if len(traces) > 1 else []
+    return prepare(traces[0], path.name, critical=False), traces, summaries
 
 
-async def load_file(path: str | Path) -> tuple[PreparedTrace | None, list[Trace]]:
-    """The first trace of the file made ready to show, and all its traces (a file may hold several)."""
+async def load_file(path: str | Path) -> tuple[PreparedTrace | None, list[Trace], list[TraceSummary]]:
+    """The first trace of the file made ready to show, all its traces (a file may hold several) and,
+    when there are several, their summaries for the results table."""
     return await asyncio.to_thread(_read_file, Path(path))
 
 
@@ -102,11 +106,14 @@ async def prepare_trace(trace: Trace, source: str) -> PreparedTrace:
 
 
 def _finish(prepared: PreparedTrace) -> PreparedTrace:
-    add_critical_path(prepared)
-    prepared.build_find_text()
+    if not prepared.critical_ready:
+        add_critical_path(prepared)
+    if not prepared.details_read:
+        prepared.read_details()
     return prepared
 
 
 async def finish(prepared: PreparedTrace) -> PreparedTrace:
-    """What a shown trace still needs, after its rows are on screen: the critical path, find's text."""
+    """What a shown trace still needs, after its rows are on screen: the critical path, and every
+    span's details read for find's text and the error count."""
     return await asyncio.to_thread(_finish, prepared)

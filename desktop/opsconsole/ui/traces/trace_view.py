@@ -166,20 +166,7 @@ class TraceView(QWidget):
         root = lay.spans[lay.roots[0]] if lay.roots else None
         name = f"{root.service}: {root.operation}" if root else "empty trace"
         self.title.setText(f"<b>{escape(name)}</b>")
-        depth = int(prepared.row_depth.max()) + 1 if prepared.rows else 0
-        errors = sum(1 for s in lay.trace.spans if s.error)
-        facts = [
-            f"trace {lay.trace.trace_id}",
-            format_duration(prepared.duration_us),
-            f"{len(lay.trace.spans):,} spans",
-            f"{len(prepared.services)} services",
-            f"depth {depth}",
-        ]
-        if errors:
-            facts.append(f"{errors} error{'s' if errors > 1 else ''}")
-        if prepared.source:
-            facts.append(prepared.source)
-        self.facts.setText("   ·   ".join(escape(f) for f in facts))
+        self._show_facts(prepared)
         self.problems.setVisible(bool(lay.problems))
         if lay.problems:
             color = warning_color(is_dark(self.palette())).name()
@@ -192,7 +179,28 @@ class TraceView(QWidget):
         self.critical.setEnabled(prepared.critical_ready)
         self.waterfall.set_trace(prepared)
         self.minimap.set_trace(prepared)
-        self._on_find_text(self.find_box.text())
+        if prepared.details_read or not self.find_box.text().strip():
+            self._on_find_text(self.find_box.text())
+        else:  # a find already typed runs once the details are read (background_ready), not here
+            self.match_rows, self.match_index, self.waterfall.matches = [], -1, set()
+            self.find_status.setText("finding…")
+
+    def _show_facts(self, prepared: PreparedTrace) -> None:
+        lay = prepared.layout
+        depth = int(prepared.row_depth.max()) + 1 if prepared.rows else 0
+        facts = [
+            f"trace {lay.trace.trace_id}",
+            format_duration(prepared.duration_us),
+            f"{len(lay.trace.spans):,} spans",
+            f"{len(prepared.services)} services",
+            f"depth {depth}",
+        ]
+        errors = prepared.error_count  # None until the background has read every span's details
+        if errors:
+            facts.append(f"{errors} error{'s' if errors > 1 else ''}")
+        if prepared.source:
+            facts.append(prepared.source)
+        self.facts.setText("   ·   ".join(escape(f) for f in facts))
 
     # -- find ------------------------------------------------------------------------------------
 
@@ -264,10 +272,14 @@ class TraceView(QWidget):
         self.waterfall.show_critical = on
         self.waterfall.viewport().update()
 
-    def critical_path_ready(self, prepared: PreparedTrace) -> None:
-        """The critical path of ``prepared`` was computed in the background: draw it if still shown."""
+    def background_ready(self, prepared: PreparedTrace) -> None:
+        """The critical path of ``prepared`` was computed and its spans' details read in the background:
+        if it is still shown, draw the path, count the errors, run a find that waited for them."""
         if prepared is self.prepared:
             self.critical.setEnabled(True)
+            self._show_facts(prepared)
+            if self.find_box.text().strip():
+                self._on_find_text(self.find_box.text())
             self.waterfall.viewport().update()
 
     def critical_rows(self) -> list[int]:

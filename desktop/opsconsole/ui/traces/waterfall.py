@@ -337,8 +337,9 @@ class Waterfall(QAbstractScrollArea):
                 label = f"[{depth}] {label}"
             if collapsed[k]:
                 label += f"  (+{ends[k] - row - 1})"
+            error = prepared.is_error(row)  # details are read for the rows on screen only
             p.setFont(italic if row_flags & 1 else font)
-            p.setPen(err if span.error else text_color)
+            p.setPen(err if error else text_color)
             p.drawText(
                 x, y + baseline, fm.elidedText(label, Qt.TextElideMode.ElideRight, name_w - x - 4 - badge_w)
             )
@@ -363,7 +364,7 @@ class Waterfall(QAbstractScrollArea):
                 p.drawRect(rect)
             else:
                 p.fillRect(rect, color)
-                if span.error:
+                if error:
                     p.fillRect(QRectF(cx0, y + 4, min(3.0, rect.width()), h - 8), err)
             if self.show_critical and (sections := prepared.critical.get(row)):
                 p.setPen(crit_pen)
