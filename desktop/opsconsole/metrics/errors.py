@@ -142,9 +142,11 @@ def from_transport(exc: httpx.HTTPError, url: str, timeout: float | None = None)
 
 
 def malformed(response: httpx.Response, why: str) -> MetricsError:
-    """A success status whose body is not what the API promises."""
-    return MetricsError(
-        f"Unexpected answer from {net.safe_url(str(response.request.url))}: {why}",
-        kind="malformed",
-        status=response.status_code,
-    )
+    """A success status whose body is not what the API promises: the reason first, then where from.
+
+    The where is scheme, host and path only: the query string (the whole expression, start, end, step)
+    would fill the panel's 240 characters before the reason, and the panel already shows the query."""
+    url = response.request.url
+    where = net.safe_url(str(url.copy_with(query=None, fragment=None)))
+    text = f"{why[:1].upper()}{why[1:]} (answer from {where})"
+    return MetricsError(text, kind="malformed", status=response.status_code, detail=" ".join(text.split()))

@@ -108,13 +108,14 @@ def has_histograms(data: QueryData) -> bool:
 
 
 def _series(labels: dict[str, str], values: bytes) -> Series:
-    """A series from its labels and its raw values; an error names the series it is about."""
+    """A series from its labels and its raw values; an error names the series it is about, after the
+    reason (label values can be long, and a panel's message is clipped)."""
     try:
         return Series(labels, *pairs(values))
     except ValueError as exc:
         name = labels.get("__name__", "")
         shown = ",".join(f'{k}="{v}"' for k, v in labels.items() if k != "__name__")
-        raise ValueError(f"series {name}{{{shown}}}: {exc}") from None
+        raise ValueError(f"{exc} in series {name}{{{shown}}}") from None
 
 
 def pairs(raw: bytes) -> tuple[FloatArray, FloatArray]:
