@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, Q
 from ...metrics.api import FloatArray
 from ...metrics.dashboard import Panel
 from ...metrics.units import format_value
+from . import plain
 from .axis import UnitAxis
 from .data import PanelData, SeriesData
 from .legend_list import VISIBLE_ROLE, LegendList
@@ -68,7 +69,7 @@ class PanelView(QFrame):
         self.setAccessibleName(f"Panel {panel.title}")
 
         self.title = QLabel(f"<b>{_escape(panel.title)}</b>")
-        self.title.setToolTip(panel.description or "\n".join(q.expr for q in panel.queries))
+        self.title.setToolTip(plain.tooltip(panel.description or "\n".join(q.expr for q in panel.queries)))
         self.footer = QLabel("")
         self.footer.setObjectName("panelFooter")
         self.footer.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -96,6 +97,8 @@ class PanelView(QFrame):
 
         self.banner = _Banner()
         self.banner.setObjectName("panelMessage")
+        # Plain: the message quotes the server (label values, error texts), which is never markup.
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)
         self.banner.setWordWrap(True)
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         # Its height is set from the text (_fit_banner, three lines at most; the whole text is in the
@@ -196,7 +199,7 @@ class PanelView(QFrame):
         failed = data.message_kind == "error" and not data.series
         footer = f"{'⚠ ' if data.step_warning else ''}{step}{points} · {len(data.series)} series"
         self.footer.setText("" if failed else footer)
-        self.footer.setToolTip(data.step_warning)
+        self.footer.setToolTip(plain.tooltip(data.step_warning))
         if data.message:
             self.set_message(data.message, data.message_kind)
         elif data.notes:
@@ -221,7 +224,10 @@ class PanelView(QFrame):
         self.set_message(message, "error")
         detail = getattr(error, "detail", "") or ""
         hint = getattr(error, "hint", "") or ""
-        self.banner.setToolTip("\n".join(t for t in (message, detail, hint) if t))
+        # The detail is often the whole of a clipped message: then it replaces it rather than repeat it.
+        if detail.startswith(message.removesuffix("…")):
+            message = ""
+        self.banner.setToolTip(plain.tooltip(message, detail, hint))
 
     def set_message(self, text: str, kind: str) -> None:
         self.banner_kind = kind if text else ""
@@ -233,7 +239,7 @@ class PanelView(QFrame):
         self._fit_banner()
         self.banner.setStyleSheet(f"QLabel#panelMessage {{ {_BANNER[kind]} padding: 4px 6px; }}")
         self.banner.setAccessibleName(f"{kind}: {text}")
-        self.banner.setToolTip(text)
+        self.banner.setToolTip(plain.tooltip(text))
         self.banner.show()
 
     def _fit_banner(self) -> None:
