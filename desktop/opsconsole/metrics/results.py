@@ -124,7 +124,8 @@ def pairs(raw: bytes) -> tuple[FloatArray, FloatArray]:
     skeleton = raw.translate(None, _NOT_STRUCTURE)
     count = (len(skeleton) - 1) // 6  # '[,""],' a pair, less one comma, plus the outer brackets
     if not count:
-        if skeleton != b"[]":
+        # '[]' is also the skeleton of [5], [null], [{}]: only nothing between the brackets is no points.
+        if skeleton != b"[]" or raw[1:-1].strip():
             raise ValueError(_NOT_PAIRS)
         return np.empty(0, dtype=np.float64), np.empty(0, dtype=np.float64)
     if skeleton != b"[" + _PAIR * (count - 1) + _LAST_PAIR:

@@ -64,6 +64,12 @@ def test_no_points(raw: bytes) -> None:
         (b'[[1e999,"1"]]', "point 0's time is not a number (Number out of range)"),
         (b'[[1,"2\\"]"]]', "not a list of [time"),
         (b'[[1 2,"3"]]', "a time or value is not a number (JSON is malformed"),
+        # No pair's skeleton, but something between the brackets: not an empty series.
+        (b"[5]", "not a list of [time"),
+        (b"[{}]", "not a list of [time"),
+        (b"[null]", "not a list of [time"),
+        (b"[true]", "not a list of [time"),
+        (b"[ 1.5 ]", "not a list of [time"),
     ],
 )
 def test_what_is_not_pairs_is_a_value_error(raw: bytes, why: str) -> None:
@@ -97,6 +103,12 @@ def test_vector_scalar_string_and_histograms() -> None:
     assert results.series(answer("string", [1, "text"])) == []
     matrix = answer("matrix", [{"metric": {}, "histograms": [[1, {"count": "1"}]]}])
     assert results.has_histograms(matrix) and not results.has_histograms(vector)
+
+
+def test_a_vector_sample_that_is_not_a_pair_is_an_error() -> None:
+    data = answer("vector", [{"metric": {"a": "b"}, "value": 42}])
+    with pytest.raises(ValueError, match=r'not a list of \[time, "value"\] pairs in series \{a="b"\}'):
+        results.series(data)
 
 
 @pytest.mark.parametrize(

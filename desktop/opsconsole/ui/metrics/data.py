@@ -81,6 +81,8 @@ def build(
     note = nonfinite_note(nan, pos, neg)
     if not series:
         data.message = empty_message
+    elif points == 0:  # series, but no sample of any in the range: nothing was NaN
+        data.message = f"No points to draw: {len(series)} series, none with a sample in this range"
     elif finite_points == 0:
         data.message = f"No value to draw: all {points} point{'s' if points != 1 else ''} are NaN or ±Inf"
     elif note:
