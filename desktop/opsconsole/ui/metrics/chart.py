@@ -2,8 +2,9 @@
 
 Drawing keeps to pyqtgraph's fast paths: one PlotDataItem per series, fed float64 arrays with
 ``setData`` (no per-point Python objects), peak downsampling to the pixel width, clipping to the view,
-and ``skipFiniteCheck`` when the data is known to have no gaps. A value with no finite neighbour (a
-brief spike between two scrape gaps) makes no line at all, so it gets a dot. The axes' ranges are set from the
+and ``skipFiniteCheck`` when the data is known to have no gaps. A gap is a NaN or a hole in time (samples
+Prometheus left out, found by ``data.drawable``); a value with no finite neighbour (a brief spike between
+two scrape gaps) makes no line at all, so it gets a dot. The axes' ranges are set from the
 data the panel already knows (time range, y from zero to the visible maximum) instead of pyqtgraph's
 auto-range, which would scan every array again on each refresh.
 
@@ -28,7 +29,7 @@ from ...metrics.dashboard import Panel
 from ...metrics.units import format_value
 from . import plain
 from .axis import UnitAxis
-from .data import PanelData, SeriesData
+from .data import PanelData, SeriesData, drawable
 from .legend_list import VISIBLE_ROLE, LegendList
 
 # Tableau 10: distinct on light and dark backgrounds, and for the common colour-vision deficiencies.
@@ -336,36 +337,35 @@ class PanelView(QFrame):
             self._curves[series.name] = curve
         # Peak downsampling and clipping to the view pay once a series has more points than pixels;
         # below that they only cost (each setData then scans the arrays for their bounds).
-        long = len(series.x) > 2 * self.plot_width()
+        # Missing samples (a hole in time, not a NaN) break the line as NaN does (data.drawable).
+        spacing = self.data.spacing if self.data is not None else 0.0
+        x, y, holes = drawable(series.x, series.y, spacing)
+        gaps = series.has_gaps or holes
+        long = len(x) > 2 * self.plot_width()
         if self._long.get(series.name) != long:
             self._long[series.name] = long
             curve.setDownsampling(auto=long, method="peak")
             curve.setClipToView(long)
-        curve.setData(
-            series.x,
-            series.y,
-            connect="finite" if series.has_gaps else "all",
-            skipFiniteCheck=not series.has_gaps,
-        )
-        self._draw_dots(series, curve)
+        curve.setData(x, y, connect="finite" if gaps else "all", skipFiniteCheck=not gaps)
+        self._draw_dots(series.name, x, y, gaps, curve)
         curve.setVisible(series.name not in self.hidden)
 
-    def _draw_dots(self, series: SeriesData, curve: pg.PlotDataItem) -> None:
+    def _draw_dots(self, name: str, x: FloatArray, y: FloatArray, gaps: bool, curve: pg.PlotDataItem) -> None:
         """A dot for each value the line cannot show. Only a series with gaps (or of one point) can have
         one, so the usual series costs nothing here."""
-        alone = isolated(series.y) if series.has_gaps or len(series.y) == 1 else None
-        dots = self._dots.get(series.name)
+        alone = isolated(y) if gaps or len(y) == 1 else None
+        dots = self._dots.get(name)
         if alone is None or not alone.any():
             if dots is not None:
                 dots.hide()
             return
         if dots is None:
-            color = self._colors[series.name]
+            color = self._colors[name]
             dots = pg.ScatterPlotItem(size=DOT_SIZE, pen=pg.mkPen(None), brush=pg.mkBrush(color), symbol="o")
             # A child of the curve: it is shown, hidden and removed with it.
             dots.setParentItem(curve)
-            self._dots[series.name] = dots
-        dots.setData(series.x[alone], series.y[alone])
+            self._dots[name] = dots
+        dots.setData(x[alone], y[alone])
         dots.show()
 
     def _set_ranges(self) -> None:
