@@ -10,6 +10,12 @@ that cost 15 ms a panel; here it is about 2:
   by msgspec as one list of floats (lax mode reads the quoted values, ``"NaN"`` and ``"-Inf"``
   included), and the list becomes a (n, 2) array.
 
+Every value Prometheus writes (Go's ``FormatFloat(v, 'f', -1, 64)``: shortest digits in fixed
+notation, ``NaN``, ``+Inf``, ``-Inf``) is read as ``float`` reads it; ``"+Inf"`` and ``"-0"`` are
+respelled first, since msgspec reads neither as Go means them (it rejects the one, drops the other's
+sign). Spellings Go never writes but ``float`` takes (``+1``, ``.5``, ``1.``, ``01``, ``+Infinity``)
+are rejected as not a number: an answer holding them is not Prometheus'.
+
 Dropping brackets is only done to bytes whose shape was checked first: the skeleton of the values
 (their brackets, commas and quotes, nothing else) must be exactly that of n ``[time,"value"]`` pairs,
 so a pair with three elements, a number where a string belongs or a string with a comma in it is an
@@ -134,6 +140,8 @@ def pairs(raw: bytes) -> tuple[FloatArray, FloatArray]:
     flat = b"[" + raw[1:-1].translate(_BRACKETS_TO_SPACES) + b"]"
     if b'"+Inf"' in flat:  # Go writes +Inf with its sign, which msgspec does not read; it reads "Inf"
         flat = flat.replace(b'"+Inf"', b'"Inf"')
+    if b'"-0"' in flat:  # msgspec reads "-0" as 0.0 (but "-0.0" as -0.0): keep the sign Go wrote
+        flat = flat.replace(b'"-0"', b'"-0.0"')
     try:
         numbers = _FLOATS.decode(flat)
     except msgspec.DecodeError as exc:  # "abc", 1e999, true: the message says where

@@ -1,6 +1,8 @@
-"""Query answers decoded the fast way (results.py) read exactly what ``json.loads`` + ``float`` read:
-Prometheus' special values, empty results, labels holding brackets, quotes and commas, every result
-type; and anything else is a ValueError naming what is wrong, never a wrong series or a traceback."""
+"""Query answers decoded the fast way (results.py) read what ``json.loads`` + ``float`` read for every
+value Prometheus writes (Go's shortest fixed notation, -0 with its sign, NaN, +Inf, -Inf): special
+values, empty results, labels holding brackets, quotes and commas, every result type; spellings Go
+never writes that ``float`` would take (+1, .5, 1., 01, +Infinity) are errors; and anything else is a
+ValueError naming what is wrong, never a wrong series or a traceback."""
 
 from __future__ import annotations
 
@@ -24,12 +26,13 @@ def answer(result_type: str, result: object) -> results.QueryData:
 
 
 def prometheus_float(value: float) -> str:
-    """A value as Prometheus writes it (Go's FormatFloat 'f', -1; +Inf with its sign)."""
+    """A value as Prometheus writes it: Go's FormatFloat(v, 'f', -1, 64), the shortest digits in fixed
+    notation ("-0", "1000...0", "0.000...5"), and +Inf with its sign."""
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
-    return repr(value)
+    return np.format_float_positional(value, trim="-")
 
 
 def test_special_values_and_spacing() -> None:
@@ -38,6 +41,18 @@ def test_special_values_and_spacing() -> None:
     assert values[0] == math.inf and values[1] == -math.inf and math.isnan(values[2])
     assert values[3:].tolist() == [0.001, 0.0]
     assert times.dtype == values.dtype == np.float64 and times.flags.c_contiguous
+
+
+def test_minus_zero_keeps_its_sign() -> None:
+    _, values = results.pairs(b'[[1,"-0"],[2,"0"],[3,"-0.0"]]')
+    assert np.signbit(values).tolist() == [True, False, True]
+
+
+@pytest.mark.parametrize("spelling", ["+1", ".5", "1.", "01", "+Infinity", "+NaN"])
+def test_spellings_prometheus_never_writes_are_errors_not_guesses(spelling: str) -> None:
+    float(spelling)  # which float() would read
+    with pytest.raises(ValueError, match="point 0's value is not a number"):
+        results.pairs(b'[[1,"' + spelling.encode() + b'"]]')
 
 
 @pytest.mark.parametrize("raw", [b"[]", b"[ ]"])
@@ -157,4 +172,6 @@ def test_same_as_json_loads_and_float(matrix: list[tuple[dict[str, str], list[tu
     for series, item in zip(decoded, expected, strict=True):
         assert series.labels == item["metric"]
         assert series.timestamps.tolist() == [float(p[0]) for p in item["values"]]
-        np.testing.assert_array_equal(series.values, np.array([float(p[1]) for p in item["values"]]))
+        want = np.array([float(p[1]) for p in item["values"]])
+        np.testing.assert_array_equal(series.values, want)
+        assert np.signbit(series.values).tolist() == np.signbit(want).tolist()  # -0 is not 0
