@@ -103,8 +103,11 @@ def series(data: QueryData) -> list[Series]:
         if kind == "matrix":
             return [_series(item.metric, bytes(item.values) or b"[]") for item in items]
         return [_series(item.metric, b"[" + bytes(item.value) + b"]") for item in items if len(item.value)]
-    if kind == "scalar":  # [time, "value"]: read as the one pair of a series, the same way
-        return [Series({}, *pairs(msgspec.json.encode([result])))]
+    if kind == "scalar":  # [time, "value"]
+        if len(result) != 2 or not isinstance(result[0], float) or not isinstance(result[1], str):
+            raise ValueError('a scalar is not [time, "value"]')
+        # The one pair of a series, its value read the same way (its string was checked to be one).
+        return [Series({}, *pairs(msgspec.json.encode([[result[0], result[1]]])))]
     return []
 
 

@@ -128,11 +128,35 @@ def test_a_vector_sample_that_is_not_a_pair_is_an_error() -> None:
 
 @pytest.mark.parametrize(
     ("result_type", "result"),
-    [("matrix", [1, 2]), ("vector", ["x"]), ("scalar", [1]), ("scalar", ["1", "2"]), ("scalar", [{}, "2"])],
+    [("matrix", [1, 2]), ("vector", ["x"])],
 )
 def test_a_result_not_of_its_type_is_a_value_error(result_type: str, result: object) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=f"a {result_type} holds something other than objects"):
         results.series(answer(result_type, result))
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        [1],
+        ["1", "2"],
+        [{}, "2"],
+        [1, {"values": [[1, "2"]]}],  # an object where the value belongs
+        [{"value": [1, "2"]}],
+        [1, "2", "3"],
+        [1, 2],
+    ],
+)
+def test_a_scalar_is_checked_as_a_time_and_a_value(result: object) -> None:
+    with pytest.raises(ValueError, match=r'a scalar is not \[time, "value"\]'):
+        results.series(answer("scalar", result))
+
+
+def test_a_scalar_value_is_read_as_a_matrix_value_is() -> None:
+    (scalar,) = results.series(answer("scalar", [1700000000, "+Inf"]))
+    assert scalar.timestamps.tolist() == [1700000000.0] and scalar.values.tolist() == [math.inf]
+    with pytest.raises(ValueError, match="point 0's value is not a number"):
+        results.series(answer("scalar", [1700000000, "abc"]))
 
 
 def test_wrong_types_in_the_answer_fail_to_decode() -> None:
