@@ -1,8 +1,8 @@
 """Prometheus' JSON answers decoded: the envelope, and query results as float64 arrays.
 
 A dashboard refresh brings megabytes of ``[[1700000000,"1.5"],...]`` pairs (8 panels x 10 series x
-1,000 points: 3 MB). Decoded as Python objects (``json.loads``, then each string turned into a float)
-that cost 15 ms a panel; here it is about 2:
+1,000 points: 2.8 MB). Decoded as Python objects (``json.loads``, then each string turned into a float)
+that cost 7-15 ms a panel; here it is about 3 (docs/metrics.md):
 
 - the envelope and each series' labels are decoded by msgspec into typed structs, while each series'
   ``values`` stay raw JSON bytes (:class:`msgspec.Raw`: found, not parsed);
