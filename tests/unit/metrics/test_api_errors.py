@@ -178,6 +178,17 @@ async def test_wrong_url_says_so(server: StubServer, client: httpx.AsyncClient) 
     assert error.hint == "check prometheus_url / metrics_url in the profile"
 
 
+async def test_a_wrong_url_with_a_long_query_still_asks_about_the_url(
+    server: StubServer, client: httpx.AsyncClient
+) -> None:
+    expression = 'sum by (path, status) (rate(http_requests_total{job="api"}[5m]))' * 3
+    with pytest.raises(MetricsError) as info:
+        await PrometheusAPI(client, server.url + "/nowhere").query_range(expression, 0, 3600, 15)
+    assert str(info.value) == (
+        f"Not found (HTTP 404) at {server.url}/nowhere/api/v1/query_range: is this the right URL?"
+    )
+
+
 async def test_a_success_status_with_html_is_not_data(server: StubServer, client: httpx.AsyncClient) -> None:
     error = await failure(client, server.url + "/notjson")
     assert error.kind == "malformed" and str(error).startswith("The body is not JSON")
