@@ -20,13 +20,17 @@ MAPPED = ("LOAD", "DYNAMIC", "GNU_RELRO", "TLS", "GNU_EH_FRAME", "NOTE")
 
 
 def _mapped_image(path: Path) -> list[tuple[str, ...]]:
-    """Each mapped segment as (type, virtual address, file size, memory size, flags, alignment)."""
-    out = subprocess.run(  # noqa: S603 - readelf on the build's own files
+    """Each mapped segment as (type, virtual address, file size, memory size, flags, alignment); none
+    for a file readelf cannot read (not ELF: a script among the binaries), which is then left alone."""
+    done = subprocess.run(  # noqa: S603 - readelf on the build's own files
         ["readelf", "-lW", str(path)],  # noqa: S607 - binutils, found on PATH
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
+        check=False,
+    )
+    if done.returncode != 0:
+        return []
+    out = done.stdout
     segments = []
     for line in out.splitlines():
         fields = line.split()
@@ -45,13 +49,15 @@ def strip(src: Path, dest: Path) -> bool:
     shutil.copyfile(src, dest)
     dest.chmod(0o755)
     before = _mapped_image(dest)
+    if not before:  # not ELF, or no segments to compare: the copy stays as it is
+        return False
     done = subprocess.run(  # noqa: S603 - strip on the build's own copy
         ["strip", str(dest)],  # noqa: S607 - binutils, found on PATH
         capture_output=True,
         text=True,
         check=False,
     )
-    if done.returncode == 0 and before and _mapped_image(dest) == before:
+    if done.returncode == 0 and _mapped_image(dest) == before:
         return True
     shutil.copyfile(src, dest)
     return False

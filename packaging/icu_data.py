@@ -175,7 +175,7 @@ def trim(library: Path, users: list[Path], workdir: Path) -> tuple[Path, list[st
         raise RuntimeError(f"icupkg kept {len(kept)} of {len(items)} items, not what was asked")
 
     source = workdir / "icudata.s"
-    source.write_text(_ASSEMBLY.format(symbol=f"icudt{version}_dat", data=trimmed), encoding="utf-8")
+    source.write_text(assembly(f"icudt{version}_dat", trimmed), encoding="utf-8")
     _run("as", "-o", str(workdir / "icudata.o"), str(source))
     output = workdir / "lib" / library.name
     output.parent.mkdir(exist_ok=True)
@@ -186,6 +186,15 @@ def trim(library: Path, users: list[Path], workdir: Path) -> tuple[Path, list[st
         saved = sum(sizes[item] for item in removed if re.search(pattern, item))
         report.append(f"{saved / 1e6:.2f} MB {service}")
     return output, report
+
+
+def assembly(symbol: str, data: Path) -> str:
+    """The assembly source that embeds ``data`` as ``symbol``; the path quoted as GNU as reads strings
+    (a backslash or a quote in the build folder would otherwise end the string or escape a letter)."""
+    if "\n" in str(data):
+        raise ValueError(f"a path with a line break cannot be embedded: {data!r}")
+    quoted = str(data).replace("\\", "\\\\").replace('"', '\\"')
+    return _ASSEMBLY.format(symbol=symbol, data=quoted)
 
 
 def _item_sizes(package: Path, folder: Path) -> dict[str, int]:

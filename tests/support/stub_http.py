@@ -7,7 +7,10 @@ real sockets (timeouts, proxies' HTML pages, servers that never answer) without 
 ``respond(request)`` gives each answer: a ``Reply`` (or a ``(status, content type, body)`` tuple), or
 ``HOLD`` (None) to keep the request open without an answer until the server stops (``held`` is set
 once a request is held, so a test can wait for it to be in flight), or ``DROP`` to hang up without an
-answer, as a crashing server does. ``requests`` records every request.
+answer, as a crashing server does. ``held`` is never cleared by the server: it says that some request
+has been held, not which. A test that holds a second request on the same server (a module-scoped one)
+clears it first, or it would not wait at all; clearing it on each request instead would let any other
+request wipe the signal of one that is held. ``requests`` records every request.
 ``by_prefix(routes)`` answers from a table: the first route whose key starts the path (so ``/html502``
 serves ``/html502/api/v1/query_range`` too), else 404. ``server_header`` names the server in the
 ``Server`` header, to answer as a proxy does (``NGINX``); a reply's own ``Server`` header replaces it
@@ -59,7 +62,7 @@ NGINX = "nginx/1.25.3"  # the Server header of a reverse proxy, for answers a pr
 class StubServer:
     url: str
     requests: list[Request] = field(default_factory=list)
-    held: threading.Event = field(default_factory=threading.Event)
+    held: threading.Event = field(default_factory=threading.Event)  # set, never cleared: see above
     release: threading.Event = field(default_factory=threading.Event)
 
 

@@ -61,3 +61,13 @@ def test_a_library_patchelf_rewrote_is_kept_whole_and_loads(tmp_path: Path) -> N
     )  # plain strip moves its mapped segments
     assert copy.read_bytes() == openblas.read_bytes()
     assert loads(copy, libs) == ""
+
+
+def test_a_file_that_is_not_elf_is_kept_whole_and_the_build_goes_on(tmp_path: Path) -> None:
+    # A BINARY entry need not be ELF (a script, a data file PyInstaller lists with the binaries):
+    # readelf fails on it, which must not abort the build.
+    script = tmp_path / "launcher.sh"
+    script.write_bytes(b'#!/bin/sh\nexec opsconsole "$@"\n')
+    copy = tmp_path / "out" / script.name
+    assert packaging_modules.load("elf_strip").strip(script, copy) is False
+    assert copy.read_bytes() == script.read_bytes()

@@ -151,3 +151,23 @@ def test_an_icu_call_it_does_not_know_stops_the_build(
     with pytest.raises(RuntimeError, match=r"ucol_open \(libQt6Core\.so\.6\)"):
         icu_data.trim(icu_library(), [pyside_lib("libQt6Core.so.6")], tmp_path)
     assert not (tmp_path / "lib").exists()
+
+
+def test_a_work_folder_with_quotes_and_backslashes_assembles(tmp_path: Path) -> None:
+    # The data file's path goes into the assembly source as a string: quoted and escaped, any folder a
+    # build runs in works.
+    icu_data = packaging_modules.load("icu_data")
+    folder = tmp_path / 'build "x" \\ y'
+    folder.mkdir()
+    data = folder / "icudt73l.dat"
+    data.write_bytes(b"ICU-DATA-PAYLOAD")
+    source = folder / "icudata.s"
+    source.write_text(icu_data.assembly("icudt73_dat", data), encoding="utf-8")
+    subprocess.run(["as", "-o", str(folder / "icudata.o"), str(source)], check=True, capture_output=True)
+    dump = subprocess.run(
+        ["objdump", "-s", "-j", ".rodata", str(folder / "icudata.o")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "ICU-DATA-PAYLOAD" in dump  # objdump's text column: the 16 bytes on one line

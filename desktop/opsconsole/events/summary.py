@@ -45,8 +45,11 @@ def summarize(topic: str, data: dict[str, Any]) -> str:
 def actor_words(data: dict[str, Any], *, full: bool = False) -> str:
     """Who made the change: "by <email>", else "by user <id>" (shortened unless ``full``), else ""."""
     actor = data.get("actor")
-    if isinstance(actor, str) and actor.strip():
-        return f"by {actor}"
+    # Printable like the id: a tooltip puts these words on a line of their own, where a line break or
+    # an RTL override in the email would forge another line; nothing visible left is no email.
+    email = printable(actor) if isinstance(actor, str) else ""
+    if email:
+        return f"by {email}"
     actor_id = data.get("actor_id")
     if isinstance(actor_id, bool) or not isinstance(actor_id, str | int):
         return ""  # absent, or a shape we do not know: better no words than "by user None"

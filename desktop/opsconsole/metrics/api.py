@@ -118,9 +118,7 @@ class PrometheusAPI:
         try:
             series = results.series(data)
         except ValueError as exc:
-            raise errors.malformed(
-                response, f"a {data.result_type} result that cannot be read ({exc})"
-            ) from None
+            raise errors.malformed(response, f"cannot read the {data.result_type} result: {exc}") from None
         warnings = _notes(answer)
         if data.result_type == "matrix" and results.has_histograms(data):
             warnings.append("native histogram samples are not drawn; use histogram_quantile()")

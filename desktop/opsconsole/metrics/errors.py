@@ -100,7 +100,7 @@ def from_response(response: httpx.Response, what: str = "Prometheus") -> Metrics
         )
     if status == 404:
         return MetricsError(
-            f"Not found (HTTP 404) at {net.safe_url(str(response.request.url))}: is this the right URL?",
+            f"Not found (HTTP 404) at {_where(response)}: is this the right URL?",
             kind="not_found",
             status=status,
             detail=summary,
@@ -142,9 +142,15 @@ def from_transport(exc: httpx.HTTPError, url: str, timeout: float | None = None)
 
 
 def malformed(response: httpx.Response, why: str) -> MetricsError:
-    """A success status whose body is not what the API promises."""
-    return MetricsError(
-        f"Unexpected answer from {net.safe_url(str(response.request.url))}: {why}",
-        kind="malformed",
-        status=response.status_code,
-    )
+    """A success status whose body is not what the API promises: the reason first, then where from.
+
+    The where is scheme, host and path only: the query string (the whole expression, start, end, step)
+    would fill the panel's 240 characters before the reason, and the panel already shows the query."""
+    text = f"{why[:1].upper()}{why[1:]} (answer from {_where(response)})"
+    return MetricsError(text, kind="malformed", status=response.status_code, detail=" ".join(text.split()))
+
+
+def _where(response: httpx.Response) -> str:
+    """Scheme, host and path of the request: its query string (the expression, start, end, step) would
+    fill a panel's 240 characters before the words that matter."""
+    return net.safe_url(str(response.request.url.copy_with(query=None, fragment=None)))

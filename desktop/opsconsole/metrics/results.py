@@ -1,14 +1,20 @@
 """Prometheus' JSON answers decoded: the envelope, and query results as float64 arrays.
 
 A dashboard refresh brings megabytes of ``[[1700000000,"1.5"],...]`` pairs (8 panels x 10 series x
-1,000 points: 3 MB). Decoded as Python objects (``json.loads``, then each string turned into a float)
-that cost 15 ms a panel; here it is about 2:
+1,000 points: 2.8 MB). Decoded as Python objects (``json.loads``, then each string turned into a float)
+that cost 7-15 ms a panel; here it is about 3 (docs/metrics.md):
 
 - the envelope and each series' labels are decoded by msgspec into typed structs, while each series'
   ``values`` stay raw JSON bytes (:class:`msgspec.Raw`: found, not parsed);
 - those bytes become numbers in one step: their brackets dropped, ``ts,"v",ts,"v",...`` is decoded
   by msgspec as one list of floats (lax mode reads the quoted values, ``"NaN"`` and ``"-Inf"``
   included), and the list becomes a (n, 2) array.
+
+Every value Prometheus writes (Go's ``FormatFloat(v, 'f', -1, 64)``: shortest digits in fixed
+notation, ``NaN``, ``+Inf``, ``-Inf``) is read as ``float`` reads it; ``"+Inf"`` and ``"-0"`` are
+respelled first, since msgspec reads neither as Go means them (it rejects the one, drops the other's
+sign). Spellings Go never writes but ``float`` takes (``+1``, ``.5``, ``1.``, ``01``, ``+Infinity``)
+are rejected as not a number: an answer holding them is not Prometheus'.
 
 Dropping brackets is only done to bytes whose shape was checked first: the skeleton of the values
 (their brackets, commas and quotes, nothing else) must be exactly that of n ``[time,"value"]`` pairs,
@@ -97,8 +103,11 @@ def series(data: QueryData) -> list[Series]:
         if kind == "matrix":
             return [_series(item.metric, bytes(item.values) or b"[]") for item in items]
         return [_series(item.metric, b"[" + bytes(item.value) + b"]") for item in items if len(item.value)]
-    if kind == "scalar":  # [time, "value"]: read as the one pair of a series, the same way
-        return [Series({}, *pairs(msgspec.json.encode([result])))]
+    if kind == "scalar":  # [time, "value"]
+        if len(result) != 2 or not isinstance(result[0], float) or not isinstance(result[1], str):
+            raise ValueError('a scalar is not [time, "value"]')
+        # The one pair of a series, its value read the same way (its string was checked to be one).
+        return [Series({}, *pairs(msgspec.json.encode([[result[0], result[1]]])))]
     return []
 
 
@@ -108,13 +117,14 @@ def has_histograms(data: QueryData) -> bool:
 
 
 def _series(labels: dict[str, str], values: bytes) -> Series:
-    """A series from its labels and its raw values; an error names the series it is about."""
+    """A series from its labels and its raw values; an error names the series it is about, after the
+    reason (label values can be long, and a panel's message is clipped)."""
     try:
         return Series(labels, *pairs(values))
     except ValueError as exc:
         name = labels.get("__name__", "")
         shown = ",".join(f'{k}="{v}"' for k, v in labels.items() if k != "__name__")
-        raise ValueError(f"series {name}{{{shown}}}: {exc}") from None
+        raise ValueError(f"{exc} in series {name}{{{shown}}}") from None
 
 
 def pairs(raw: bytes) -> tuple[FloatArray, FloatArray]:
@@ -123,7 +133,8 @@ def pairs(raw: bytes) -> tuple[FloatArray, FloatArray]:
     skeleton = raw.translate(None, _NOT_STRUCTURE)
     count = (len(skeleton) - 1) // 6  # '[,""],' a pair, less one comma, plus the outer brackets
     if not count:
-        if skeleton != b"[]":
+        # '[]' is also the skeleton of [5], [null], [{}]: only nothing between the brackets is no points.
+        if skeleton != b"[]" or raw[1:-1].strip():
             raise ValueError(_NOT_PAIRS)
         return np.empty(0, dtype=np.float64), np.empty(0, dtype=np.float64)
     if skeleton != b"[" + _PAIR * (count - 1) + _LAST_PAIR:
@@ -132,6 +143,8 @@ def pairs(raw: bytes) -> tuple[FloatArray, FloatArray]:
     flat = b"[" + raw[1:-1].translate(_BRACKETS_TO_SPACES) + b"]"
     if b'"+Inf"' in flat:  # Go writes +Inf with its sign, which msgspec does not read; it reads "Inf"
         flat = flat.replace(b'"+Inf"', b'"Inf"')
+    if b'"-0"' in flat:  # msgspec reads "-0" as 0.0 (but "-0.0" as -0.0): keep the sign Go wrote
+        flat = flat.replace(b'"-0"', b'"-0.0"')
     try:
         numbers = _FLOATS.decode(flat)
     except msgspec.DecodeError as exc:  # "abc", 1e999, true: the message says where

@@ -89,3 +89,15 @@ def test_dots_follow_the_series_toggle_and_the_next_refresh(qtbot: Any) -> None:
     # A series that went away takes its dots along.
     show(view, ("other", [1.0, 2.0]))
     assert view.dots("spike") is None
+
+
+def test_missing_samples_are_a_gap_not_a_ramp(qtbot: Any) -> None:
+    # Samples at 0, 15, 30, then 330 alone, then 600 and 615: no line may cross the minutes between.
+    view = panel_view(qtbot)
+    x = T0 + np.array([0, 15, 30, 330, 600, 615], dtype=np.float64)
+    data = build([("s", x, np.array([1, 1, 1, 5, 1, 1], dtype=np.float64))], T0, T0 + 630, "no data")
+    data.spacing = 15
+    view.show_data(data)
+    assert dots(view, "s") == [(T0 + 330, 5.0)]  # the lone sample between the gaps is a dot
+    drawn_x, drawn_y = view.curve("s").getData()
+    assert np.isnan(drawn_y).sum() == 2 and len(drawn_x) == 8

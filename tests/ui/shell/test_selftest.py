@@ -148,3 +148,24 @@ def test_a_module_only_a_later_page_imports_fails_the_main_window_check(tmp_path
     assert not ok
     assert "PySide6.QtOpenGL" in detail
     assert all(ok for name, (ok, _) in results.items() if name != "main window"), results
+
+
+def test_the_icu_check_is_not_applicable_where_qt_does_not_use_icu(
+    qapp: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Official macOS and Windows Qt builds have no ICU: their Turkish case mapping and collation are
+    # the system's, not ICU's, and the check would fail an install that is sound. Such a process's
+    # loaded libraries (here a maps file) name no libicu.
+    from opsconsole.ui.shell import selftest
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    maps = tmp_path / "maps"
+    maps.write_text("7f00-7f01 r-xp 00000000 08:01 1 /usr/lib/x86_64-linux-gnu/libQt6Core.so.6\n")
+    monkeypatch.setattr(selftest, "LOADED_LIBRARIES", maps)
+    results = {name: (ok, detail) for name, ok, detail in check_gui()}
+    assert results["qt icu"] == (True, "not applicable (this Qt does not use ICU)")
+    # Where the list cannot be read (no /proc: macOS, Windows), likewise.
+    monkeypatch.setattr(selftest, "LOADED_LIBRARIES", tmp_path / "absent")
+    results = {name: (ok, detail) for name, ok, detail in check_gui()}
+    assert results["qt icu"] == (True, "not applicable (this Qt does not use ICU)")

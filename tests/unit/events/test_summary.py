@@ -65,3 +65,19 @@ def test_no_actor_is_no_words_never_none() -> None:
         assert actor_words(data) == ""
         line = summarize("role.deleted", {"role": {"name": "auditor"}, **data})
         assert line == "role auditor" and "None" not in line
+
+
+def test_an_actor_email_cannot_forge_lines_or_turn_text_around() -> None:
+    # The tooltip adds actor_words(full=True) on a line of its own: a line break in the email would
+    # forge a second "By ..." line, an RTL override would reverse what follows.
+    forged = {"role": {"name": "auditor"}, "actor": "mallory@x\nBy admin@corp.example\u202e"}
+    for words in (actor_words(forged), actor_words(forged, full=True)):
+        assert words == "by mallory@x By admin@corp.example"
+    assert summarize("role.updated", forged) == "role auditor · by mallory@x By admin@corp.example"
+
+
+def test_an_actor_of_invisible_characters_is_no_actor() -> None:
+    assert actor_words({"actor": "\u200b"}) == ""
+    assert summarize("role.updated", {"role": {"name": "auditor"}, "actor": "\u200b\u202e"}) == "role auditor"
+    both = {"role": {"name": "auditor"}, "actor": "\u200b", "actor_id": ACCOUNT}
+    assert summarize("role.updated", both) == "role auditor · by user 3f2a9c1e"

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
+from opsconsole.metrics import errors
 from opsconsole.metrics.api import MAX_GET_URL, PrometheusAPI
 from opsconsole.metrics.errors import MetricsError
 from tests.support.stub_http import HOLD, NGINX, StubServer, by_prefix, stub_server
@@ -85,6 +86,24 @@ ROUTES = {
         200,
         JSON,
         b'{"status":"success","data":{"resultType":"matrix","result":[{"values":[[1,"2"',
+    ),
+    "/point-oops": (
+        200,
+        JSON,
+        json.dumps(
+            {
+                "status": "success",
+                "data": {
+                    "resultType": "matrix",
+                    "result": [
+                        {
+                            "metric": {"path": "/api/v1/users", "status": "200"},
+                            "values": [[1700000000, "1"], [1700000015, "oops"]],
+                        }
+                    ],
+                },
+            }
+        ).encode(),
     ),
     "/tricky-labels": (
         200,
@@ -159,30 +178,69 @@ async def test_wrong_url_says_so(server: StubServer, client: httpx.AsyncClient) 
     assert error.hint == "check prometheus_url / metrics_url in the profile"
 
 
+async def test_a_wrong_url_with_a_long_query_still_asks_about_the_url(
+    server: StubServer, client: httpx.AsyncClient
+) -> None:
+    expression = 'sum by (path, status) (rate(http_requests_total{job="api"}[5m]))' * 3
+    with pytest.raises(MetricsError) as info:
+        await PrometheusAPI(client, server.url + "/nowhere").query_range(expression, 0, 3600, 15)
+    assert str(info.value) == (
+        f"Not found (HTTP 404) at {server.url}/nowhere/api/v1/query_range: is this the right URL?"
+    )
+
+
 async def test_a_success_status_with_html_is_not_data(server: StubServer, client: httpx.AsyncClient) -> None:
     error = await failure(client, server.url + "/notjson")
-    assert error.kind == "malformed" and "the body is not JSON" in str(error)
+    assert error.kind == "malformed" and str(error).startswith("The body is not JSON")
     error = await failure(client, server.url + "/shape")
-    assert error.kind == "malformed" and "a matrix result that cannot be read" in str(error)
+    assert error.kind == "malformed" and str(error).startswith("Cannot read the matrix result: ")
 
 
 @pytest.mark.parametrize(
     ("route", "message"),
     [
         ("/label-type", "Expected `str`, got `int` - at `$.data.result[0].metric[...]`"),
-        ("/huge", "a matrix result that cannot be read (series {}: point 0's value is not a number (Number out "
-                  "of range))"),
+        ("/huge", "Cannot read the matrix result: point 0's value is not a number (Number out of range) in "
+                  "series {}"),
         ("/not-a-list", "Expected `array`, got `object` - at `$.data.result`"),
-        ("/array", "the body is not a JSON object"),
-        ("/no-data", "no resultType/result in data"),
-        ("/truncated", "the body is not JSON"),
+        ("/array", "The body is not a JSON object"),
+        ("/no-data", "No resultType/result in data"),
+        ("/truncated", "The body is not JSON"),
     ],
 )  # fmt: skip
 async def test_broken_answers_are_clear_messages(
     server: StubServer, client: httpx.AsyncClient, route: str, message: str
 ) -> None:
     error = await failure(client, server.url + route)
-    assert error.kind == "malformed" and str(error).endswith(message)
+    assert error.kind == "malformed" and str(error).startswith(message)
+    assert str(error).endswith(f"(answer from {server.url}{route}/api/v1/query_range)")
+
+
+async def test_an_unreadable_answer_says_why_first_for_a_real_query(
+    server: StubServer, client: httpx.AsyncClient
+) -> None:
+    # A realistic expression makes a long URL: the message must still name the series, the point and
+    # the reason, and the query string (the expression, the step...) stays out of it.
+    expression = 'sum by (path, status) (rate(http_requests_total{job="api"}[5m]))'
+    with pytest.raises(MetricsError) as info:
+        await PrometheusAPI(client, server.url + "/point-oops").query_range(expression, 0, 3600, 15)
+    error = info.value
+    message = str(error)
+    assert error.kind == "malformed" and not message.endswith("…")
+    assert message.startswith("Cannot read the matrix result: point 1's value is not a number")
+    assert 'in series {path="/api/v1/users",status="200"}' in message
+    assert message.endswith(f"(answer from {server.url}/point-oops/api/v1/query_range)")
+    assert "?" not in message and "rate(" not in message and "step" not in message
+    assert error.detail == message  # the tooltip has it all, not the same clipped text
+
+
+async def test_a_long_reason_is_clipped_in_the_panel_but_whole_in_the_tooltip() -> None:
+    request = httpx.Request("GET", "http://prometheus:9090/api/v1/query_range?query=" + "x" * 300)
+    response = httpx.Response(200, request=request)
+    error = errors.malformed(response, "the series " + "y" * 300 + " is wrong")
+    assert len(str(error)) == 240 and str(error).startswith("The series yyy")
+    assert error.detail.endswith("is wrong (answer from http://prometheus:9090/api/v1/query_range)")
+    assert "query=" not in error.detail
 
 
 async def test_labels_are_never_read_as_values(server: StubServer, client: httpx.AsyncClient) -> None:

@@ -1,6 +1,8 @@
-"""Query answers decoded the fast way (results.py) read exactly what ``json.loads`` + ``float`` read:
-Prometheus' special values, empty results, labels holding brackets, quotes and commas, every result
-type; and anything else is a ValueError naming what is wrong, never a wrong series or a traceback."""
+"""Query answers decoded the fast way (results.py) read what ``json.loads`` + ``float`` read for every
+value Prometheus writes (Go's shortest fixed notation, -0 with its sign, NaN, +Inf, -Inf): special
+values, empty results, labels holding brackets, quotes and commas, every result type; spellings Go
+never writes that ``float`` would take (+1, .5, 1., 01, +Infinity) are errors; and anything else is a
+ValueError naming what is wrong, never a wrong series or a traceback."""
 
 from __future__ import annotations
 
@@ -24,12 +26,13 @@ def answer(result_type: str, result: object) -> results.QueryData:
 
 
 def prometheus_float(value: float) -> str:
-    """A value as Prometheus writes it (Go's FormatFloat 'f', -1; +Inf with its sign)."""
+    """A value as Prometheus writes it: Go's FormatFloat(v, 'f', -1, 64), the shortest digits in fixed
+    notation ("-0", "1000...0", "0.000...5"), and +Inf with its sign."""
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
-    return repr(value)
+    return np.format_float_positional(value, trim="-")
 
 
 def test_special_values_and_spacing() -> None:
@@ -38,6 +41,18 @@ def test_special_values_and_spacing() -> None:
     assert values[0] == math.inf and values[1] == -math.inf and math.isnan(values[2])
     assert values[3:].tolist() == [0.001, 0.0]
     assert times.dtype == values.dtype == np.float64 and times.flags.c_contiguous
+
+
+def test_minus_zero_keeps_its_sign() -> None:
+    _, values = results.pairs(b'[[1,"-0"],[2,"0"],[3,"-0.0"]]')
+    assert np.signbit(values).tolist() == [True, False, True]
+
+
+@pytest.mark.parametrize("spelling", ["+1", ".5", "1.", "01", "+Infinity", "+NaN"])
+def test_spellings_prometheus_never_writes_are_errors_not_guesses(spelling: str) -> None:
+    float(spelling)  # which float() would read
+    with pytest.raises(ValueError, match="point 0's value is not a number"):
+        results.pairs(b'[[1,"' + spelling.encode() + b'"]]')
 
 
 @pytest.mark.parametrize("raw", [b"[]", b"[ ]"])
@@ -64,6 +79,12 @@ def test_no_points(raw: bytes) -> None:
         (b'[[1e999,"1"]]', "point 0's time is not a number (Number out of range)"),
         (b'[[1,"2\\"]"]]', "not a list of [time"),
         (b'[[1 2,"3"]]', "a time or value is not a number (JSON is malformed"),
+        # No pair's skeleton, but something between the brackets: not an empty series.
+        (b"[5]", "not a list of [time"),
+        (b"[{}]", "not a list of [time"),
+        (b"[null]", "not a list of [time"),
+        (b"[true]", "not a list of [time"),
+        (b"[ 1.5 ]", "not a list of [time"),
     ],
 )
 def test_what_is_not_pairs_is_a_value_error(raw: bytes, why: str) -> None:
@@ -82,7 +103,7 @@ def test_labels_are_read_as_json_whatever_they_hold() -> None:
 
 def test_a_bad_series_is_named_in_the_error() -> None:
     data = answer("matrix", [{"metric": {"__name__": "x", "job": "a"}, "values": [[1, "oops"]]}])
-    with pytest.raises(ValueError, match=r'series x\{job="a"\}: point 0.s value is not a number'):
+    with pytest.raises(ValueError, match=r"point 0.s value is not a number .* in series x\{job=.a.\}"):
         results.series(data)
 
 
@@ -99,13 +120,43 @@ def test_vector_scalar_string_and_histograms() -> None:
     assert results.has_histograms(matrix) and not results.has_histograms(vector)
 
 
+def test_a_vector_sample_that_is_not_a_pair_is_an_error() -> None:
+    data = answer("vector", [{"metric": {"a": "b"}, "value": 42}])
+    with pytest.raises(ValueError, match=r'not a list of \[time, "value"\] pairs in series \{a="b"\}'):
+        results.series(data)
+
+
 @pytest.mark.parametrize(
     ("result_type", "result"),
-    [("matrix", [1, 2]), ("vector", ["x"]), ("scalar", [1]), ("scalar", ["1", "2"]), ("scalar", [{}, "2"])],
+    [("matrix", [1, 2]), ("vector", ["x"])],
 )
 def test_a_result_not_of_its_type_is_a_value_error(result_type: str, result: object) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=f"a {result_type} holds something other than objects"):
         results.series(answer(result_type, result))
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        [1],
+        ["1", "2"],
+        [{}, "2"],
+        [1, {"values": [[1, "2"]]}],  # an object where the value belongs
+        [{"value": [1, "2"]}],
+        [1, "2", "3"],
+        [1, 2],
+    ],
+)
+def test_a_scalar_is_checked_as_a_time_and_a_value(result: object) -> None:
+    with pytest.raises(ValueError, match=r'a scalar is not \[time, "value"\]'):
+        results.series(answer("scalar", result))
+
+
+def test_a_scalar_value_is_read_as_a_matrix_value_is() -> None:
+    (scalar,) = results.series(answer("scalar", [1700000000, "+Inf"]))
+    assert scalar.timestamps.tolist() == [1700000000.0] and scalar.values.tolist() == [math.inf]
+    with pytest.raises(ValueError, match="point 0's value is not a number"):
+        results.series(answer("scalar", [1700000000, "abc"]))
 
 
 def test_wrong_types_in_the_answer_fail_to_decode() -> None:
@@ -145,4 +196,6 @@ def test_same_as_json_loads_and_float(matrix: list[tuple[dict[str, str], list[tu
     for series, item in zip(decoded, expected, strict=True):
         assert series.labels == item["metric"]
         assert series.timestamps.tolist() == [float(p[0]) for p in item["values"]]
-        np.testing.assert_array_equal(series.values, np.array([float(p[1]) for p in item["values"]]))
+        want = np.array([float(p[1]) for p in item["values"]])
+        np.testing.assert_array_equal(series.values, want)
+        assert np.signbit(series.values).tolist() == np.signbit(want).tolist()  # -0 is not 0

@@ -7,6 +7,7 @@ from html import escape
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from ...metrics.api import Alert
+from . import plain
 
 _STATE_STYLE = {
     "firing": "background: rgba(220, 53, 69, 0.85); color: white;",
@@ -47,7 +48,7 @@ class AlertStrip(QWidget):
             )
             summary = alert.annotations.get("summary") or alert.annotations.get("description") or ""
             labels = ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()) if k != "alertname")
-            chip.setToolTip("\n".join(t for t in (summary, labels, f"active since {alert.active_at}") if t))
+            chip.setToolTip(plain.tooltip(summary, labels, f"active since {alert.active_at}"))
             self._layout.addWidget(chip)
         if len(self.alerts) > MAX_CHIPS:
             more = QLabel(f"+{len(self.alerts) - MAX_CHIPS} more")

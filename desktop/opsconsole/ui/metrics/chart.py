@@ -2,8 +2,9 @@
 
 Drawing keeps to pyqtgraph's fast paths: one PlotDataItem per series, fed float64 arrays with
 ``setData`` (no per-point Python objects), peak downsampling to the pixel width, clipping to the view,
-and ``skipFiniteCheck`` when the data is known to have no gaps. A value with no finite neighbour (a
-brief spike between two scrape gaps) makes no line at all, so it gets a dot. The axes' ranges are set from the
+and ``skipFiniteCheck`` when the data is known to have no gaps. A gap is a NaN or a hole in time (samples
+Prometheus left out, found by ``data.drawable``); a value with no finite neighbour (a brief spike between
+two scrape gaps) makes no line at all, so it gets a dot. The axes' ranges are set from the
 data the panel already knows (time range, y from zero to the visible maximum) instead of pyqtgraph's
 auto-range, which would scan every array again on each refresh.
 
@@ -26,8 +27,9 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, Q
 from ...metrics.api import FloatArray
 from ...metrics.dashboard import Panel
 from ...metrics.units import format_value
+from . import plain
 from .axis import UnitAxis
-from .data import PanelData, SeriesData
+from .data import PanelData, SeriesData, drawable
 from .legend_list import VISIBLE_ROLE, LegendList
 
 # Tableau 10: distinct on light and dark backgrounds, and for the common colour-vision deficiencies.
@@ -68,7 +70,7 @@ class PanelView(QFrame):
         self.setAccessibleName(f"Panel {panel.title}")
 
         self.title = QLabel(f"<b>{_escape(panel.title)}</b>")
-        self.title.setToolTip(panel.description or "\n".join(q.expr for q in panel.queries))
+        self.title.setToolTip(plain.tooltip(panel.description or "\n".join(q.expr for q in panel.queries)))
         self.footer = QLabel("")
         self.footer.setObjectName("panelFooter")
         self.footer.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -96,6 +98,8 @@ class PanelView(QFrame):
 
         self.banner = _Banner()
         self.banner.setObjectName("panelMessage")
+        # Plain: the message quotes the server (label values, error texts), which is never markup.
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)
         self.banner.setWordWrap(True)
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         # Its height is set from the text (_fit_banner, three lines at most; the whole text is in the
@@ -196,7 +200,7 @@ class PanelView(QFrame):
         failed = data.message_kind == "error" and not data.series
         footer = f"{'⚠ ' if data.step_warning else ''}{step}{points} · {len(data.series)} series"
         self.footer.setText("" if failed else footer)
-        self.footer.setToolTip(data.step_warning)
+        self.footer.setToolTip(plain.tooltip(data.step_warning))
         if data.message:
             self.set_message(data.message, data.message_kind)
         elif data.notes:
@@ -221,7 +225,10 @@ class PanelView(QFrame):
         self.set_message(message, "error")
         detail = getattr(error, "detail", "") or ""
         hint = getattr(error, "hint", "") or ""
-        self.banner.setToolTip("\n".join(t for t in (message, detail, hint) if t))
+        # The detail is often the whole of a clipped message: then it replaces it rather than repeat it.
+        if detail.startswith(message.removesuffix("…")):
+            message = ""
+        self.banner.setToolTip(plain.tooltip(message, detail, hint))
 
     def set_message(self, text: str, kind: str) -> None:
         self.banner_kind = kind if text else ""
@@ -233,7 +240,7 @@ class PanelView(QFrame):
         self._fit_banner()
         self.banner.setStyleSheet(f"QLabel#panelMessage {{ {_BANNER[kind]} padding: 4px 6px; }}")
         self.banner.setAccessibleName(f"{kind}: {text}")
-        self.banner.setToolTip(text)
+        self.banner.setToolTip(plain.tooltip(text))
         self.banner.show()
 
     def _fit_banner(self) -> None:
@@ -330,36 +337,35 @@ class PanelView(QFrame):
             self._curves[series.name] = curve
         # Peak downsampling and clipping to the view pay once a series has more points than pixels;
         # below that they only cost (each setData then scans the arrays for their bounds).
-        long = len(series.x) > 2 * self.plot_width()
+        # Missing samples (a hole in time, not a NaN) break the line as NaN does (data.drawable).
+        spacing = self.data.spacing if self.data is not None else 0.0
+        x, y, holes = drawable(series.x, series.y, spacing)
+        gaps = series.has_gaps or holes
+        long = len(x) > 2 * self.plot_width()
         if self._long.get(series.name) != long:
             self._long[series.name] = long
             curve.setDownsampling(auto=long, method="peak")
             curve.setClipToView(long)
-        curve.setData(
-            series.x,
-            series.y,
-            connect="finite" if series.has_gaps else "all",
-            skipFiniteCheck=not series.has_gaps,
-        )
-        self._draw_dots(series, curve)
+        curve.setData(x, y, connect="finite" if gaps else "all", skipFiniteCheck=not gaps)
+        self._draw_dots(series.name, x, y, gaps, curve)
         curve.setVisible(series.name not in self.hidden)
 
-    def _draw_dots(self, series: SeriesData, curve: pg.PlotDataItem) -> None:
+    def _draw_dots(self, name: str, x: FloatArray, y: FloatArray, gaps: bool, curve: pg.PlotDataItem) -> None:
         """A dot for each value the line cannot show. Only a series with gaps (or of one point) can have
         one, so the usual series costs nothing here."""
-        alone = isolated(series.y) if series.has_gaps or len(series.y) == 1 else None
-        dots = self._dots.get(series.name)
+        alone = isolated(y) if gaps or len(y) == 1 else None
+        dots = self._dots.get(name)
         if alone is None or not alone.any():
             if dots is not None:
                 dots.hide()
             return
         if dots is None:
-            color = self._colors[series.name]
+            color = self._colors[name]
             dots = pg.ScatterPlotItem(size=DOT_SIZE, pen=pg.mkPen(None), brush=pg.mkBrush(color), symbol="o")
             # A child of the curve: it is shown, hidden and removed with it.
             dots.setParentItem(curve)
-            self._dots[series.name] = dots
-        dots.setData(series.x[alone], series.y[alone])
+            self._dots[name] = dots
+        dots.setData(x[alone], y[alone])
         dots.show()
 
     def _set_ranges(self) -> None:

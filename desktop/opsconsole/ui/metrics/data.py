@@ -4,6 +4,12 @@ Both sources end here, through the core's ``metrics.panels`` (:func:`from_core`)
 panel's query results or a direct scrape's ring buffers. Infinite values become NaN (a gap: pyqtgraph cannot scale an axis
 to infinity) and are counted, with the NaNs, into a note the panel shows; a result without a single
 drawable point becomes the panel's message instead of an empty chart.
+
+A missing sample is no NaN: Prometheus' matrices and a direct scrape leave it out, and a line drawn
+through the hole would show a ramp that never happened. :func:`drawable` puts a NaN where the time
+between two points exceeds :data:`GAP_STEPS` steps (the query's step, or the scrape interval), so the
+line breaks there and a value left alone gets its dot. It is done when drawing, so the CSV export and
+the crosshair keep the samples as they came.
 """
 
 from __future__ import annotations
@@ -15,6 +21,10 @@ import numpy as np
 
 from ...metrics import panels
 from ...metrics.api import FloatArray
+
+# Points further apart than this many steps have samples missing between them. Two, not one: scrape
+# times jitter, and Prometheus' lookback fills a single missed scrape at the query's step.
+GAP_STEPS = 2.0
 
 
 @dataclass(slots=True)
@@ -39,6 +49,7 @@ class PanelData:
     message: str = ""
     message_kind: str = "info"  # "info" (no data) or "error" (a scrape that failed: old points stay)
     step_warning: str = ""
+    spacing: float = 0.0  # seconds between samples (step or scrape interval); 0: unknown, no gaps found
 
 
 def clean(values: FloatArray) -> tuple[FloatArray, int, int, int]:
@@ -81,6 +92,8 @@ def build(
     note = nonfinite_note(nan, pos, neg)
     if not series:
         data.message = empty_message
+    elif points == 0:  # series, but no sample of any in the range: nothing was NaN
+        data.message = f"No points to draw: {len(series)} series, none with a sample in this range"
     elif finite_points == 0:
         data.message = f"No value to draw: all {points} point{'s' if points != 1 else ''} are NaN or ±Inf"
     elif note:
@@ -88,12 +101,30 @@ def build(
     return data
 
 
+def drawable(x: FloatArray, y: FloatArray, spacing: float) -> tuple[FloatArray, FloatArray, bool]:
+    """``x`` and ``y`` with a NaN one ``spacing`` after each point followed by a hole in time (more than
+    :data:`GAP_STEPS` spacings), and whether there was one; the arrays themselves when there is none."""
+    if spacing <= 0 or len(x) < 2:
+        return x, y, False
+    before = np.flatnonzero(np.diff(x) > GAP_STEPS * spacing)
+    if not before.size:
+        return x, y, False
+    return np.insert(x, before + 1, x[before] + spacing), np.insert(y, before + 1, np.nan), True
+
+
 def from_core(
-    core: panels.PanelData, start: float, end: float, empty_message: str, *, cut: bool = False
+    core: panels.PanelData,
+    start: float,
+    end: float,
+    empty_message: str,
+    *,
+    cut: bool = False,
+    spacing: float | None = None,
 ) -> PanelData:
     """The view's PanelData from the core's (``metrics.panels``): a failed query becomes the panel's
     error message, kept beside whatever series there are (a direct scrape's older points stay drawn);
-    ``cut`` keeps only the points within [start, end] (ring buffers hold more than the range)."""
+    ``cut`` keeps only the points within [start, end] (ring buffers hold more than the range).
+    ``spacing`` is the time between samples (the scrape interval); by default the query's step."""
     named = []
     for s in core.series:
         x, y = s.timestamps, s.values
@@ -108,6 +139,7 @@ def from_core(
     if core.step is not None:
         data.step_text = core.step.text
         data.step_warning = panels.step_warning(core.step)
+    data.spacing = spacing if spacing is not None else (core.step.step if core.step is not None else 0.0)
     return data
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -138,6 +139,7 @@ class PanelEditor(QDialog):
         self.problem = QLabel("")
         self.problem.setObjectName("editorProblem")
         self.problem.setWordWrap(True)
+        self.problem.setTextFormat(Qt.TextFormat.PlainText)  # may quote the server's error
         self.problem.setStyleSheet("QLabel { color: #dc3545; }")
 
         form = QFormLayout()

@@ -11,6 +11,8 @@ from PySide6.QtCore import QEvent, QSize, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
 
+from . import plain
+
 NAME_ROLE = 256  # Qt.ItemDataRole.UserRole
 VISIBLE_ROLE = 257
 
@@ -40,7 +42,7 @@ class LegendList(QListWidget):
             for name, color in entries:
                 item = QListWidgetItem(self._icon(color), name)
                 item.setData(NAME_ROLE, name)
-                item.setToolTip(name)
+                item.setToolTip(plain.tooltip(name))  # a series name is label values: text
                 self.addItem(item)
         for i in range(self.count()):
             item = self.item(i)

@@ -17,10 +17,11 @@ import dataclasses
 import functools
 import logging
 import time
+from html import escape
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
@@ -127,6 +128,7 @@ class MetricsPage(QWidget):
         self.notice = QLabel("")
         self.notice.setObjectName("metricsNotice")
         self.notice.setWordWrap(True)
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)  # errors quoting files and servers
         self.alerts = AlertStrip()
 
         self.grid_host = QWidget()
@@ -208,7 +210,7 @@ class MetricsPage(QWidget):
             view.deleteLater()
         self.views = {}
         self._ready.clear()
-        self.title.setText(f"<b>{self.dashboard.title}</b>")
+        self.title.setText(f"<b>{escape(self.dashboard.title)}</b>")
         bottom = 0
         for panel in self.dashboard.panels:
             view = PanelView(panel)

@@ -125,7 +125,7 @@ class ScrapeSource:
         for panel_id, core in panels.from_scraper(self.scraper, self.dashboard, update.errors).items():
             metric = self.dashboard.panel(panel_id).scrape
             waiting = f"No data yet for {metric.metric if metric else panel_id}: waiting for scrapes"
-            out[panel_id] = panel_data.from_core(core, start, end, waiting, cut=True)
+            out[panel_id] = panel_data.from_core(core, start, end, waiting, cut=True, spacing=self.interval)
             out[panel_id].step_text = step
         return out
 

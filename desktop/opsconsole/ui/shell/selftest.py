@@ -38,6 +38,10 @@ CheckResult = tuple[str, bool, str]
 REFCOUNT_PROBE_CALLS = 2000
 REFCOUNT_TOLERANCE = 50
 
+# The libraries this process has loaded (Linux): Qt uses ICU only where its Core links libicu.
+LOADED_LIBRARIES = Path("/proc/self/maps")
+NO_ICU = "not applicable (this Qt does not use ICU)"
+
 # Set in the child process that loads a platform plugin: `opsconsole self-test` then only does that.
 PLATFORM_PROBE_ENV = "OPSCONSOLE_SELFTEST_PLATFORM_PROBE"
 PROBE_CODE = (
@@ -188,8 +192,14 @@ def _check_binding() -> str:
 
 def _check_icu() -> str:
     """Each ICU service Qt calls gives a locale's own answer, not ICU's fallback: the bundle carries ICU's
-    data trimmed to those services (packaging/icu_data.py), and this is where a cut too deep shows."""
+    data trimmed to those services (packaging/icu_data.py), and this is where a cut too deep shows.
+
+    Only where Qt really uses ICU: official macOS and Windows Qt builds do without, and their case
+    mapping and collation (the platform's, or Qt's own) need not give ICU's answers."""
     from PySide6.QtCore import QCollator, QLocale, QStringDecoder, QTimeZone
+
+    if not _qt_uses_icu():
+        return NO_ICU
 
     failed = []
     # German sorts ä with a, Swedish after z: only ICU's collation with each locale's own rules gets
@@ -215,6 +225,17 @@ def _check_icu() -> str:
         raise RuntimeError(f"ICU's data lacks what Qt asks for: {', '.join(failed)}")
     zones = "time-zone names" if zone_checked else "time-zone names not checked (no tz database)"
     return f"collation, case mapping, {zones}, converters"
+
+
+def _qt_uses_icu() -> bool:
+    """Whether Qt Core has loaded ICU's libraries (QtCore is imported by now). Told from
+    /proc/self/maps; where that list cannot be read (macOS, Windows) Qt is taken to do without ICU,
+    as their official builds do."""
+    try:
+        maps = LOADED_LIBRARIES.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return "/libicuuc" in maps or "/libicui18n" in maps
 
 
 def _check_icon() -> str:
