@@ -95,6 +95,7 @@ class _Gui:
         self.context.set_profile(profile)
         self.session = Session(profile, store=MemoryStore())
         self.context.set_session(self.session)
+        self.context.set_signed_in(True)  # what the sign-in coordinator says once the session has tokens
         self.token = MemoryStore().load(profile.name).access_token  # type: ignore[union-attr]
         self.raw: Any = None
         self.host = QWidget()
