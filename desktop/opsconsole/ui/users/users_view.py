@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..shell.idle import call_when_idle
 from .detail import UserDetail, gate
 from .dialogs import RoleChoiceDialog
 from .editing import UserEditor
@@ -78,6 +79,11 @@ class UsersView(QWidget):
         self.context = context
         self.service = UsersService(context, self)
         self.model = UsersTableModel(self.service, self)
+        # The first page is asked for before any widget is built: its round trip (the server, and the
+        # decode on the bridge's thread) then overlaps building the page instead of following it.
+        asked = self.service.available
+        if asked:
+            self.model.fetchMore(QModelIndex())
         self.editor = UserEditor(self.service, self)
         self.live = LiveUsers(context, self)
         self.detail: UserDetail | None = None
@@ -176,8 +182,7 @@ class UsersView(QWidget):
         self.status.currentIndexChanged.connect(lambda _i: self.apply_query())
         self.role.currentIndexChanged.connect(lambda _i: self.apply_query())
         header.sectionClicked.connect(self._sort_clicked)
-        self.model.pageLoaded.connect(lambda _n: self._update_count())
-        self.model.pageLoaded.connect(lambda _n: self._load_policy_once())
+        self.model.pageLoaded.connect(lambda _n: self._after_page())
         self.model.pageFailed.connect(lambda _text: self._load_policy_once())
         self.model.modelReset.connect(self._update_count)
         self.model.pageFailed.connect(self.error.say)
@@ -206,11 +211,15 @@ class UsersView(QWidget):
         self._write_allowed: Verdict | None = None  # write:users, once the policy is read
         self._apply_policy()
         self._update_count()
-        self._session_changed()
+        self._follow_session(reload=not asked)
 
     # -- session -------------------------------------------------------------------------------------
 
     def _session_changed(self, _session: object = None) -> None:
+        self._follow_session(reload=True)
+
+    def _follow_session(self, *, reload: bool) -> None:
+        """Show the list of the session signed in now (``reload``: read it again), or say there is none."""
         self._close_detail()
         self.error.say("")
         self.stale.say("")
@@ -220,9 +229,10 @@ class UsersView(QWidget):
             self.live.stop()
             return
         # The list first, alone: it is what the page is opened for. Who may do what (me and the
-        # roles) is asked once its first page is in, so the two do not share the first round trip.
+        # roles) is asked once its first page is shown, so the two do not share the first round trip.
         self._policy_after_page = True
-        self.model.reload()
+        if reload:
+            self.model.reload()
         self.live.start()
 
     def hideEvent(self, event: QHideEvent) -> None:
@@ -230,6 +240,13 @@ class UsersView(QWidget):
         # Another page is shown: this page's detail goes with it (not a minimised window).
         if not event.spontaneous():
             self._close_detail()
+
+    def _after_page(self) -> None:
+        self._update_count()
+        if self._policy_after_page:
+            # Once the rows are painted (the loop has run out of work): reading me and the roles on the
+            # bridge's thread while the GUI thread paints the first rows made both wait for each other.
+            call_when_idle(self, self._load_policy_once)
 
     def _load_policy_once(self) -> None:
         if self._policy_after_page:
