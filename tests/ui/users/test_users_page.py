@@ -139,10 +139,27 @@ def test_the_page_asks_the_server_only_once_someone_is_signed_in(open_console: A
     console = open_console()
     view = console.users()
     console.window.context.set_signed_in(False)
-    assert view.error.text.text() == "Not signed in: sign in to see users." and len(view.model.state) == 0
+    assert len(view.model.state) == 0
     assert not view.model.state.loading and not view.service.available  # nothing was asked
     console.window.context.set_signed_in(True)
     console.qtbot.waitUntil(
         lambda: len(view.model.state) > 0 and not view.model.state.loading, timeout=15_000
     )
-    assert not view.error.isVisible()
+    assert not view.error.isVisible() and not view.signed_out.isVisible() and view.reload_button.isEnabled()
+
+
+def test_signed_out_the_page_says_to_sign_in_with_the_way_to_and_offers_no_retry(open_console: Any) -> None:
+    # Signed out, nothing can be retried and nothing is "loaded, more below": the page says what is
+    # needed, with the button that signs in (the window's sign-in, through the page context).
+    console = open_console()
+    view = console.users()
+    context = console.window.context
+    context.set_signed_in(False)
+    assert not view.error.isVisible()  # no error, no Retry
+    assert view.count.text() == ""
+    assert not view.reload_button.isEnabled() and not view.search.isEnabled()
+    assert view.signed_out.isVisible()
+    assert view.signed_out.text() == "You are not signed in. Sign in to see users."
+    assert view.signed_out.action.text() == "Sign in…" and view.signed_out.action.isVisible()
+    with console.qtbot.waitSignal(context.signInRequested, timeout=1_000):
+        view.signed_out.action.click()

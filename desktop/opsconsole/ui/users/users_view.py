@@ -4,7 +4,8 @@ Typing in the search box waits for a pause (250 ms) before asking the server; a 
 column header clicked asks at once; each starts a new query generation, so an answer to an older
 query is never shown. The API sorts by email, name, created and updated; the other headers say so.
 Selecting one user opens the detail panel; selecting several enables the bulk actions. Errors are
-shown in words above the table, with *Retry*.
+shown in words above the table, with *Retry*; while no one is signed in, the page says so instead,
+with *Sign in…* (signed_out.py).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .editing import UserEditor
 from .live import LiveUsers
 from .progress import BulkDialog, ExportDialog
 from .service import UsersService
+from .signed_out import signed_out_notice
 from .table_model import COLUMNS, UsersTableModel
 
 if TYPE_CHECKING:
@@ -136,6 +138,7 @@ class UsersView(QWidget):
             bar.addWidget(widget)
 
         self.error = Banner("usersError", "Retry", "#c62828")
+        self.signed_out = signed_out_notice(context, "users", self)
         self.stale = Banner("usersStale", "Reload", "#b26a00")
 
         # -- the table -----------------------------------------------------------------------------
@@ -167,6 +170,7 @@ class UsersView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 8)
         layout.addLayout(bar)
+        layout.addWidget(self.signed_out)
         layout.addWidget(self.error)
         layout.addWidget(self.stale)
         layout.addWidget(self.table, 1)
@@ -223,9 +227,14 @@ class UsersView(QWidget):
         self._close_detail()
         self.error.say("")
         self.stale.say("")
-        if self.context.session is None or not self.context.signed_in:
-            self.model.reload()
-            self.error.say("Not signed in: sign in to see users.")
+        signed_out = self.context.session is None or not self.context.signed_in
+        self.signed_out.setVisible(signed_out)
+        # Nothing here can ask the server until someone signs in: no search, filter, export or reload
+        # (a reload would be a Retry by another name).
+        for control in (self.search, self.status, self.role, self.export_button, self.reload_button):
+            control.setEnabled(not signed_out)
+        if signed_out:
+            self.model.reload()  # the previous sign-in's rows go; nothing is asked
             self.live.stop()
             return
         # The list first, alone: it is what the page is opened for. Who may do what (me and the
@@ -309,9 +318,14 @@ class UsersView(QWidget):
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
 
+    def refresh_colors(self) -> None:
+        self.signed_out.refresh_colors()
+
     def _update_count(self) -> None:
         loaded, total = len(self.model.state), self.model.state.total
-        if self.model.state.loading and not loaded:
+        if self.signed_out.isVisibleTo(self):
+            text = ""  # no list to count: the notice says why
+        elif self.model.state.loading and not loaded:
             text = "Loading…"
         elif self.model.complete:
             text = f"{loaded:,} user{'s' if loaded != 1 else ''}"
