@@ -146,6 +146,7 @@ def test_the_page_asks_the_server_only_once_someone_is_signed_in(open_console: A
         lambda: len(view.model.state) > 0 and not view.model.state.loading, timeout=15_000
     )
     assert not view.error.isVisible() and not view.signed_out.isVisible() and view.reload_button.isEnabled()
+    console.qtbot.waitUntil(view.new_button.isEnabled, timeout=10_000)
 
 
 def test_signed_out_the_page_says_to_sign_in_with_the_way_to_and_offers_no_retry(open_console: Any) -> None:
@@ -158,6 +159,7 @@ def test_signed_out_the_page_says_to_sign_in_with_the_way_to_and_offers_no_retry
     assert not view.error.isVisible()  # no error, no Retry
     assert view.count.text() == ""
     assert not view.reload_button.isEnabled() and not view.search.isEnabled()
+    assert not view.new_button.isEnabled() and view.new_button.toolTip() == "Sign in to create users"
     assert view.signed_out.isVisible()
     assert view.signed_out.text() == "You are not signed in. Sign in to see users."
     assert view.signed_out.action.text() == "Sign in…" and view.signed_out.action.isVisible()

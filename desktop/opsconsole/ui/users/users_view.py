@@ -219,6 +219,9 @@ class UsersView(QWidget):
 
     # -- session -------------------------------------------------------------------------------------
 
+    def _signed_out(self) -> bool:
+        return self.context.session is None or not self.context.signed_in
+
     def _session_changed(self, _session: object = None) -> None:
         self._follow_session(reload=True)
 
@@ -227,12 +230,13 @@ class UsersView(QWidget):
         self._close_detail()
         self.error.say("")
         self.stale.say("")
-        signed_out = self.context.session is None or not self.context.signed_in
+        signed_out = self._signed_out()
         self.signed_out.setVisible(signed_out)
         # Nothing here can ask the server until someone signs in: no search, filter, export or reload
         # (a reload would be a Retry by another name).
         for control in (self.search, self.status, self.role, self.export_button, self.reload_button):
             control.setEnabled(not signed_out)
+        self._apply_policy()
         if signed_out:
             self.model.reload()  # the previous sign-in's rows go; nothing is asked
             self.live.stop()
@@ -323,7 +327,7 @@ class UsersView(QWidget):
 
     def _update_count(self) -> None:
         loaded, total = len(self.model.state), self.model.state.total
-        if self.signed_out.isVisibleTo(self):
+        if self._signed_out():
             text = ""  # no list to count: the notice says why
         elif self.model.state.loading and not loaded:
             text = "Loading…"
@@ -352,7 +356,13 @@ class UsersView(QWidget):
             self.role.setCurrentIndex(max(0, self.role.findData(current)))
             self.role.blockSignals(False)
         write = policy.can("write:users") if policy is not None else None
-        gate(self.new_button, policy.may_create() if policy is not None else None, "Create a user account")
+        if self._signed_out():  # what was read for the last sign-in no longer holds
+            self.new_button.setEnabled(False)
+            self.new_button.setToolTip("Sign in to create users")
+        else:
+            gate(
+                self.new_button, policy.may_create() if policy is not None else None, "Create a user account"
+            )
         self._write_allowed = write
         self._selection_changed(open_detail=False)
         if self.service.policy_error and self.context.session is not None:
