@@ -165,3 +165,37 @@ def test_signed_out_the_page_says_to_sign_in_with_the_way_to_and_offers_no_retry
     assert view.signed_out.action.text() == "Sign in…" and view.signed_out.action.isVisible()
     with console.qtbot.waitSignal(context.signInRequested, timeout=1_000):
         view.signed_out.action.click()
+
+
+def test_who_may_do_what_waits_for_the_first_rows_to_be_painted(qtbot: Any) -> None:
+    # Read while the first rows were being painted, me and the roles (the server counting role members,
+    # the bridge's thread decoding them) made that paint 2-3 times as long at 100k users.
+    from PySide6.QtGui import QStandardItemModel
+    from PySide6.QtWidgets import QApplication, QTableView
+
+    from opsconsole.ui.users.users_view import AfterRowsPainted
+
+    model = QStandardItemModel(0, 2)
+    table = QTableView()
+    table.setModel(model)
+    qtbot.addWidget(table)
+    calls: list[int] = []
+    hook = AfterRowsPainted(table, lambda: calls.append(model.rowCount()))
+
+    hook.arm()  # not shown: nothing will be painted, so no waiting
+    assert calls == [0]
+
+    table.show()
+    qtbot.waitExposed(table)
+    hook.arm()
+    table.viewport().repaint()  # a paint without rows does not count
+    QApplication.processEvents()  # what it would have queued runs here
+    assert calls == [0]
+    model.appendRow([])
+    table.viewport().repaint()
+    assert calls == [0]  # not from inside the paint: right after it
+    qtbot.waitUntil(lambda: len(calls) == 2, timeout=2_000)
+    assert calls == [0, 1]
+    table.viewport().repaint()
+    QApplication.processEvents()
+    assert calls == [0, 1]  # once per arming
