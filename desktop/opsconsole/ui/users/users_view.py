@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
@@ -78,24 +79,27 @@ class AfterRowsPainted(QObject):
     """Calls ``callback`` once, right after ``table`` next paints rows (or at once if it is not shown).
 
     Armed only while waiting: an event filter on the viewport sees every event it gets (mouse moves
-    too), so it is removed as soon as it has done its job.
+    too), so it is removed as soon as it has done its job. The viewport is looked up when armed, not
+    kept: a scroll area's viewport can be replaced (seen while signing out and in again).
     """
 
     def __init__(self, table: QTableView, callback: Callable[[], object]) -> None:
         super().__init__(table)
-        self._viewport = table.viewport()
-        self._model = table.model()
+        self._table = table
         self._callback = callback
 
     def arm(self) -> None:
-        if not self._viewport.isVisible():  # nothing will be painted: no reason to wait
+        if not shiboken6.isValid(self._table):
+            return  # the page is being torn down while a page of rows still arrives
+        viewport = self._table.viewport()
+        if not viewport.isVisible():  # nothing will be painted: no reason to wait
             self._callback()
             return
-        self._viewport.installEventFilter(self)
+        viewport.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Paint and self._model.rowCount() > 0:
-            self._viewport.removeEventFilter(self)
+        if event.type() == QEvent.Type.Paint and self._table.model().rowCount() > 0:
+            watched.removeEventFilter(self)
             QTimer.singleShot(0, self, self._callback)  # queued now, so run once this paint is done
         return False
 
