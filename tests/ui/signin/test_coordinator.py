@@ -154,6 +154,25 @@ def test_an_ended_session_asks_again_without_touching_the_workspace(
     assert main.current_page() is page and form.text() == "a half-filled form"
 
 
+def test_a_pages_sign_in_button_opens_the_sign_in_again_dialog_after_a_session_ended(
+    qtbot: Any, window: Any, provider: MiniProvider
+) -> None:
+    # The user closed the sign-in-again dialog; a page's *Sign in…* (PageContext.request_sign_in) brings
+    # it back, and the workspace stays.
+    main, coordinator = window
+    _sign_in(qtbot, main, coordinator)
+    provider.refresh_tokens.clear()
+    assert coordinator.controller is not None and coordinator.session is not None
+    with qtbot.waitSignal(coordinator.controller.sessionEnded, timeout=15_000):
+        main.bridge.run(coordinator.session.refresh(force=True))
+    qtbot.waitUntil(lambda: coordinator.reauth is not None and coordinator.reauth.isVisible(), timeout=5000)
+    coordinator.reauth.reject()
+    assert not coordinator.reauth.isVisible()
+    main.context.request_sign_in()
+    assert isinstance(coordinator.reauth, ReauthDialog) and coordinator.reauth.isVisible()
+    assert main.gate is None and main.outer.currentWidget() is main.workspace
+
+
 def test_signing_out_shows_the_sign_in_page_again(qtbot: Any, window: Any, provider: MiniProvider) -> None:
     main, coordinator = window
     _sign_in(qtbot, main, coordinator)

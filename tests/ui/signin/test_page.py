@@ -233,3 +233,31 @@ def test_scope_gate_disables_and_names_the_missing_scope(qtbot: Any) -> None:
     gate.set_scopes(["read:users", "write:users", "read:roles", "write:roles"])
     assert button.isEnabled() and button.toolTip() == "Delete the selected user"
     assert action.isEnabled() and gate.allowed(action)
+
+
+def test_a_banner_with_an_action_never_shows_a_window_of_its_own(qtbot: Any) -> None:
+    # Its button was shown before the layout took it in: for a moment a window of its own, which took
+    # the activation from the main window (its keyboard shortcuts then went nowhere).
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication
+
+    from opsconsole.ui.signin.banner import Banner
+
+    windows: list[str] = []
+
+    class Watch(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Show and getattr(watched, "isWindow", lambda: False)():
+                windows.append(type(watched).__name__)
+            return False
+
+    watch = Watch()
+    QApplication.instance().installEventFilter(watch)
+    try:
+        banner = Banner("Sign in to see this.", kind="info", action="Sign in…", closable=True)
+    finally:
+        QApplication.instance().removeEventFilter(watch)
+    qtbot.addWidget(banner)
+    assert windows == []
+    assert banner.action.parent() is banner and not banner.action.isHidden()
+    assert banner.close_button.parent() is banner and not banner.close_button.isHidden()

@@ -116,3 +116,19 @@ def test_without_write_roles_the_matrix_is_read_only_and_says_why(open_console: 
     assert not view.matrix.item(0, 0).flags() & Qt.ItemFlag.ItemIsUserCheckable
     assert "write:roles" in view.matrix.toolTip()
     assert not view.new_button.isEnabled() and "write:roles" in view.new_button.toolTip()
+
+
+def test_signed_out_the_page_says_to_sign_in_with_the_way_to_and_offers_no_retry(open_console: Any) -> None:
+    console = open_console()
+    view = _roles(console)
+    context = console.window.context
+    context.set_signed_in(False)
+    assert not view.error.isVisible()  # no error, no Retry
+    assert view.signed_out.isVisible()
+    assert view.signed_out.text() == "You are not signed in. Sign in to see roles."
+    assert not view.reload_button.isEnabled()
+    with console.qtbot.waitSignal(context.signInRequested, timeout=1_000):
+        view.signed_out.action.click()
+    context.set_signed_in(True)
+    console.qtbot.waitUntil(lambda: not view.signed_out.isVisible(), timeout=10_000)
+    assert view.reload_button.isEnabled()

@@ -15,7 +15,8 @@ collection). A page gets from it:
 - ``demo``, the demo's facts (its accounts and password), None outside the demo;
 - ``show_message(text)`` for the status bar, ``show_detail(widget, title)`` for the detail panel;
 - ``open_target(page_key, target)`` to open something on another page (the window shows the page
-  and calls its ``open_target(target)``).
+  and calls its ``open_target(target)``);
+- ``request_sign_in()`` for a page's *Sign in…* while no one is signed in.
 
 The session opens after the window is painted (on the first idle), and signing in, out or switching
 profiles replaces it, so a page built at start-up sees ``session is None``: it listens to
@@ -63,6 +64,9 @@ class PageContext(QObject):
 
     openRequested = Signal(str, str)
     """A page asked to open something on another page: (page key, target such as a user's id)."""
+
+    signInRequested = Signal()
+    """A page asked to sign in (its *Sign in…* while signed out): the sign-in coordinator shows the way."""
 
     sessionChanged = Signal(object)
     """The current profile's session opened or went away (the Session, or None): drop clients of the
@@ -116,6 +120,10 @@ class PageContext(QObject):
         """Show ``widget`` in the detail panel (None: empty it and close the panel)."""
         if self._show_detail is not None:
             self._show_detail(widget, title)
+
+    def request_sign_in(self) -> None:
+        """Show the way to sign in (the sign-in page, or the sign-in-again dialog after a session ended)."""
+        self.signInRequested.emit()
 
     def open_target(self, page_key: str, target: str) -> None:
         """Show page ``page_key`` and open ``target`` there (a notification's user, a trace id)."""

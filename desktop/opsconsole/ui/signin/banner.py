@@ -50,10 +50,12 @@ class Banner(QFrame):
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.PlainText)  # provider text is never markup
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.action = QPushButton(action)
+        # The buttons are children from the start: shown (setVisible) while parentless, each was for a
+        # moment a window of its own, which took the activation from the main window.
+        self.action = QPushButton(action, self)
         self.action.setVisible(bool(action))
         self.action.clicked.connect(self.actionTriggered)
-        self.close_button = QToolButton()
+        self.close_button = QToolButton(self)
         self.close_button.setText("\u2715")
         self.close_button.setAutoRaise(True)
         self.close_button.setAccessibleName("Dismiss")

@@ -75,6 +75,7 @@ class SignInCoordinator(QObject):
         self._ended = False
         self.sign_out_action = window.menu_actions.sign_out
         self.sign_out_action.triggered.connect(self.sign_out)
+        self.context.signInRequested.connect(self._sign_in_requested)
         window.profileChanged.connect(self._on_profile_changed)
         # Once the window is painted and the loop idle: nothing about signing in needs to delay it.
         call_when_idle(self, self._on_profile_changed)
@@ -171,6 +172,14 @@ class SignInCoordinator(QObject):
 
             self.reauth = ReauthDialog(self.controller, reason, parent=self.window)
             self.reauth.show()
+
+    def _sign_in_requested(self) -> None:
+        # A page's *Sign in…*: after a session ended the workspace stays, so the sign-in-again dialog
+        # (closed, perhaps, by the user); otherwise the sign-in page.
+        if self._ended:
+            self._on_session_ended("")
+        else:
+            self._show_gate()
 
     def _on_signed_out(self) -> None:
         self.context.set_signed_in(False)

@@ -65,6 +65,11 @@ class _LazyPage(QWidget):
     def focus_find(self) -> None:
         self.build().focus_find()
 
+    def refresh_colors(self) -> None:
+        """The colour scheme changed: the content's own colours (its notices) follow, once it is built."""
+        if self.view is not None:
+            self.view.refresh_colors()
+
 
 class UsersPage(_LazyPage):
     content_module = ".users_view"

@@ -36,6 +36,7 @@ from ...users.policy import Verdict
 from .detail import gate
 from .dialogs import BusyDialog, ConfirmDialog, ConflictDialog
 from .service import UsersService, describe
+from .signed_out import signed_out_notice
 from .users_view import Banner
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ class RolesView(QWidget):
         ):
             bar.addWidget(button)
         self.error = Banner("rolesError", "Retry", "#c62828")
+        self.signed_out = signed_out_notice(context, "roles", self)
         self.error.button.clicked.connect(self.reload)
 
         self.table = QTableWidget(0, len(ROLE_COLUMNS))
@@ -157,6 +159,7 @@ class RolesView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 8)
         layout.addLayout(bar)
+        layout.addWidget(self.signed_out)
         layout.addWidget(self.error)
         layout.addWidget(split, 1)
 
@@ -177,6 +180,9 @@ class RolesView(QWidget):
     def focus_widget(self) -> QWidget:
         return self.table
 
+    def refresh_colors(self) -> None:
+        self.signed_out.refresh_colors()
+
     def focus_find(self) -> None:
         self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
@@ -187,8 +193,10 @@ class RolesView(QWidget):
 
     def reload(self) -> None:
         self.error.say("")
-        if self.context.session is None or not self.context.signed_in:
-            self.error.say("Not signed in: sign in to see roles.")
+        signed_out = self.context.session is None or not self.context.signed_in
+        self.signed_out.setVisible(signed_out)
+        self.reload_button.setEnabled(not signed_out)  # a reload would be a Retry by another name
+        if signed_out:
             return
         self.service.load_policy()
 

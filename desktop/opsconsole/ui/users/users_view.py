@@ -4,15 +4,18 @@ Typing in the search box waits for a pause (250 ms) before asking the server; a 
 column header clicked asks at once; each starts a new query generation, so an answer to an older
 query is never shown. The API sorts by email, name, created and updated; the other headers say so.
 Selecting one user opens the detail panel; selecting several enables the bulk actions. Errors are
-shown in words above the table, with *Retry*.
+shown in words above the table, with *Retry*; while no one is signed in, the page says so instead,
+with *Sign in…* (signed_out.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer
+import shiboken6
+from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -36,6 +39,7 @@ from .editing import UserEditor
 from .live import LiveUsers
 from .progress import BulkDialog, ExportDialog
 from .service import UsersService
+from .signed_out import signed_out_notice
 from .table_model import COLUMNS, UsersTableModel
 
 if TYPE_CHECKING:
@@ -71,6 +75,35 @@ class Banner(QWidget):
         self.setVisible(bool(text))
 
 
+class AfterRowsPainted(QObject):
+    """Calls ``callback`` once, right after ``table`` next paints rows (or at once if it is not shown).
+
+    Armed only while waiting: an event filter on the viewport sees every event it gets (mouse moves
+    too), so it is removed as soon as it has done its job. The viewport is looked up when armed, not
+    kept: a scroll area's viewport can be replaced (seen while signing out and in again).
+    """
+
+    def __init__(self, table: QTableView, callback: Callable[[], object]) -> None:
+        super().__init__(table)
+        self._table = table
+        self._callback = callback
+
+    def arm(self) -> None:
+        if not shiboken6.isValid(self._table):
+            return  # the page is being torn down while a page of rows still arrives
+        viewport = self._table.viewport()
+        if not viewport.isVisible():  # nothing will be painted: no reason to wait
+            self._callback()
+            return
+        viewport.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and self._table.model().rowCount() > 0:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self, self._callback)  # queued now, so run once this paint is done
+        return False
+
+
 class UsersView(QWidget):
     def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -78,6 +111,11 @@ class UsersView(QWidget):
         self.context = context
         self.service = UsersService(context, self)
         self.model = UsersTableModel(self.service, self)
+        # The first page is asked for before any widget is built: its round trip (the server, and the
+        # decode on the bridge's thread) then overlaps building the page instead of following it.
+        asked = self.service.available
+        if asked:
+            self.model.fetchMore(QModelIndex())
         self.editor = UserEditor(self.service, self)
         self.live = LiveUsers(context, self)
         self.detail: UserDetail | None = None
@@ -130,6 +168,7 @@ class UsersView(QWidget):
             bar.addWidget(widget)
 
         self.error = Banner("usersError", "Retry", "#c62828")
+        self.signed_out = signed_out_notice(context, "users", self)
         self.stale = Banner("usersStale", "Reload", "#b26a00")
 
         # -- the table -----------------------------------------------------------------------------
@@ -137,6 +176,7 @@ class UsersView(QWidget):
         self.table.setObjectName("usersTable")
         self.table.setAccessibleName("Users")
         self.table.setModel(self.model)
+        self._policy_after_paint = AfterRowsPainted(self.table, self._load_policy_once)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -161,6 +201,7 @@ class UsersView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 8)
         layout.addLayout(bar)
+        layout.addWidget(self.signed_out)
         layout.addWidget(self.error)
         layout.addWidget(self.stale)
         layout.addWidget(self.table, 1)
@@ -176,8 +217,7 @@ class UsersView(QWidget):
         self.status.currentIndexChanged.connect(lambda _i: self.apply_query())
         self.role.currentIndexChanged.connect(lambda _i: self.apply_query())
         header.sectionClicked.connect(self._sort_clicked)
-        self.model.pageLoaded.connect(lambda _n: self._update_count())
-        self.model.pageLoaded.connect(lambda _n: self._load_policy_once())
+        self.model.pageLoaded.connect(lambda _n: self._after_page())
         self.model.pageFailed.connect(lambda _text: self._load_policy_once())
         self.model.modelReset.connect(self._update_count)
         self.model.pageFailed.connect(self.error.say)
@@ -206,23 +246,37 @@ class UsersView(QWidget):
         self._write_allowed: Verdict | None = None  # write:users, once the policy is read
         self._apply_policy()
         self._update_count()
-        self._session_changed()
+        self._follow_session(reload=not asked)
 
     # -- session -------------------------------------------------------------------------------------
 
+    def _signed_out(self) -> bool:
+        return self.context.session is None or not self.context.signed_in
+
     def _session_changed(self, _session: object = None) -> None:
+        self._follow_session(reload=True)
+
+    def _follow_session(self, *, reload: bool) -> None:
+        """Show the list of the session signed in now (``reload``: read it again), or say there is none."""
         self._close_detail()
         self.error.say("")
         self.stale.say("")
-        if self.context.session is None or not self.context.signed_in:
-            self.model.reload()
-            self.error.say("Not signed in: sign in to see users.")
+        signed_out = self._signed_out()
+        self.signed_out.setVisible(signed_out)
+        # Nothing here can ask the server until someone signs in: no search, filter, export or reload
+        # (a reload would be a Retry by another name).
+        for control in (self.search, self.status, self.role, self.export_button, self.reload_button):
+            control.setEnabled(not signed_out)
+        self._apply_policy()
+        if signed_out:
+            self.model.reload()  # the previous sign-in's rows go; nothing is asked
             self.live.stop()
             return
         # The list first, alone: it is what the page is opened for. Who may do what (me and the
-        # roles) is asked once its first page is in, so the two do not share the first round trip.
+        # roles) is asked once its first page is shown, so the two do not share the first round trip.
         self._policy_after_page = True
-        self.model.reload()
+        if reload:
+            self.model.reload()
         self.live.start()
 
     def hideEvent(self, event: QHideEvent) -> None:
@@ -230,6 +284,15 @@ class UsersView(QWidget):
         # Another page is shown: this page's detail goes with it (not a minimised window).
         if not event.spontaneous():
             self._close_detail()
+
+    def _after_page(self) -> None:
+        self._update_count()
+        if self._policy_after_page:
+            # Once the rows are painted: read while they were being painted, me and the roles (the
+            # server counting each role's members, the bridge's thread decoding the answer) took the
+            # CPU and the interpreter lock from the GUI thread, and that paint took 2-3 times as long
+            # at 100k users (bench/users_gui first_page).
+            self._policy_after_paint.arm()
 
     def _load_policy_once(self) -> None:
         if self._policy_after_page:
@@ -292,9 +355,14 @@ class UsersView(QWidget):
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
 
+    def refresh_colors(self) -> None:
+        self.signed_out.refresh_colors()
+
     def _update_count(self) -> None:
         loaded, total = len(self.model.state), self.model.state.total
-        if self.model.state.loading and not loaded:
+        if self._signed_out():
+            text = ""  # no list to count: the notice says why
+        elif self.model.state.loading and not loaded:
             text = "Loading…"
         elif self.model.complete:
             text = f"{loaded:,} user{'s' if loaded != 1 else ''}"
@@ -321,7 +389,13 @@ class UsersView(QWidget):
             self.role.setCurrentIndex(max(0, self.role.findData(current)))
             self.role.blockSignals(False)
         write = policy.can("write:users") if policy is not None else None
-        gate(self.new_button, policy.may_create() if policy is not None else None, "Create a user account")
+        if self._signed_out():  # what was read for the last sign-in no longer holds
+            self.new_button.setEnabled(False)
+            self.new_button.setToolTip("Sign in to create users")
+        else:
+            gate(
+                self.new_button, policy.may_create() if policy is not None else None, "Create a user account"
+            )
         self._write_allowed = write
         self._selection_changed(open_detail=False)
         if self.service.policy_error and self.context.session is not None:
