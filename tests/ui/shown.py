@@ -6,7 +6,7 @@ markup; these helpers render the string the way Qt would and return the words a 
 
 from __future__ import annotations
 
-from PySide6.QtGui import QTextDocument, Qt
+from PySide6.QtGui import Qt, QTextDocument
 from PySide6.QtWidgets import QLabel
 
 # Markup that would hide or forge what is read if Qt rendered it: a styled span and bold words.
