@@ -18,7 +18,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QLabel,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -48,7 +47,7 @@ class _RunDialog(QDialog):
         self.setModal(True)
         self.cancel_token = CancelToken()
         self.running = False
-        self.heading = QLabel(title)
+        self.heading = plain.label(title)  # may name a role
         self.heading.setWordWrap(True)
         self.bar = QProgressBar()
         self.bar.setAccessibleName("Progress")
