@@ -22,6 +22,7 @@ from opsconsole.ui.events.room import NotificationsRoom, room_for
 from opsconsole.ui.shell.app import GuiSession, start_gui
 from tests.support.sandbox import ADMIN, ALL_SCOPES, bearer, obtain_tokens
 from tests.support.signed_in import config_for, sandbox_profile, store_sign_in
+from tests.ui.shown import shown_text
 
 pytestmark = pytest.mark.slow
 WAIT = 20_000
@@ -145,7 +146,7 @@ def test_a_reader_without_read_users_sees_who_changed_a_role_by_account_id(
     assert "actor" not in page.model.event_at(0).data  # what the server withheld
     what = page.proxy.index(0, 2)
     assert what.data() == f"role night-shift · by user {admin_id[:8]}"
-    tooltip = what.data(Qt.ItemDataRole.ToolTipRole)
+    tooltip = shown_text(what.data(Qt.ItemDataRole.ToolTipRole))
     assert tooltip.endswith(f"By user {admin_id}") and ADMIN not in tooltip
     for column in range(page.proxy.columnCount()):
         index = page.proxy.index(0, column)

@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from PySide6.QtGui import QTextDocument
 
 from opsconsole.metrics import errors
 from opsconsole.metrics.api import Alert
 from opsconsole.ui.metrics.alerts import AlertStrip
+from tests.ui.shown import shown_label, shown_text
 
-from .test_chart import panel_view, show
+from .test_chart import T0, panel_view, show
 
 HOSTILE = '<span style="color:#fff">x</span><b>All targets healthy</b>'
 
@@ -21,13 +21,6 @@ HOSTILE = '<span style="color:#fff">x</span><b>All targets healthy</b>'
 def unreadable(why: str) -> errors.MetricsError:
     request = httpx.Request("GET", "http://prometheus:9090/api/v1/query_range?query=up&step=15")
     return errors.malformed(httpx.Response(200, request=request), why)
-
-
-def shown_text(tooltip: str) -> str:
-    """What a tooltip shows: Qt renders it as rich text when it looks like markup."""
-    document = QTextDocument()
-    document.setHtml(tooltip)
-    return document.toPlainText()
 
 
 def test_a_clipped_message_is_whole_in_the_tooltip_and_said_once(qtbot: Any) -> None:
@@ -69,3 +62,12 @@ def test_an_alert_summary_with_markup_has_a_plain_tooltip(qtbot: Any) -> None:
     strip.set_alerts([Alert("Down", "firing", {"job": "<i>api</i>"}, {"summary": HOSTILE}, "now", 1.0)])
     (chip,) = strip.chips()
     assert shown_text(chip.toolTip()) == f"{HOSTILE}\njob=<i>api</i>\nactive since now"
+
+
+def test_the_crosshair_readout_shows_a_series_named_with_markup_as_text(qtbot: Any) -> None:
+    view = panel_view(qtbot)
+    show(view, (HOSTILE, [3.0, 4.0]), ("plain", [1.0, 2.0]))
+    view.show_crosshair(T0 + 15)
+    assert f"  {HOSTILE}: 4" in shown_label(view.readout)
+    lines = shown_text(view.readout.toolTip()).split("\n")  # the readout's parts, one a line, highest first
+    assert len(lines) == 2 and lines[0].endswith(f" {HOSTILE}: 4") and lines[1] == "plain: 2"

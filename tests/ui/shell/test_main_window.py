@@ -21,6 +21,7 @@ from opsconsole.ui.shell.main_window import MainWindow
 from opsconsole.ui.shell.pages import PAGES, PageSpec
 from opsconsole.ui.shell.welcome import EXAMPLE_PROFILES
 from opsconsole.ui.shell.window_state import ui_settings
+from tests.ui.shown import shown_text
 
 
 @pytest.fixture
@@ -191,7 +192,7 @@ def test_status_bar_fields_for_later_features(make_window: Any, config_set: Any)
     assert [f.caption for f in status.fields()] == ["Mode", "Profile", "Environment", "Sign-in", "Live"]
     window.set_sign_in_state("admin@sandbox.test, 54 min left", "Access token valid until 14:02")
     assert status.sign_in.accessibleName() == "Sign-in: admin@sandbox.test, 54 min left"
-    assert status.sign_in.toolTip() == "Access token valid until 14:02"
+    assert shown_text(status.sign_in.toolTip()) == "Access token valid until 14:02"
     window.set_live_state("live", "Connected to ws://127.0.0.1:8700/ws/notifications")
     assert status.live.accessibleName() == "Live: live"
     assert status.live.dot_role == "ok"

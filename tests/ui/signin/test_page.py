@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QLineEdit, QPushButton
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton
 
 from opsconsole.auth import AuthStatus
 from opsconsole.auth.discovery import DiscoveryCache
@@ -19,6 +20,7 @@ from opsconsole.ui.signin.controller import ReauthDialog, SignInController
 from opsconsole.ui.signin.page import SignInView
 from opsconsole.ui.signin.scopes import ScopeGate
 from opsconsole.ui.signin.status import SignInStatus, describe, time_left
+from tests.ui.shown import HOSTILE, shown_label
 from tests.unit.auth.mini_provider import AUDIENCE, CLIENT_ID, Behaviour, MiniProvider
 
 DEMO = [("admin@sandbox.test", "admin"), ("support@sandbox.test", "support")]
@@ -261,3 +263,13 @@ def test_a_banner_with_an_action_never_shows_a_window_of_its_own(qtbot: Any) -> 
     assert windows == []
     assert banner.action.parent() is banner and not banner.action.isHidden()
     assert banner.close_button.parent() is banner and not banner.close_button.isHidden()
+
+
+def test_a_profile_and_accounts_with_markup_are_shown_as_text(qtbot: Any) -> None:
+    accounts = [("<b>admin</b>@sandbox.test", "<i>admin</i>")]
+    view = SignInView(replace(_profile(), label=HOSTILE), demo_accounts=accounts)
+    qtbot.addWidget(view)
+    assert shown_label(view.findChild(QLabel, "signInTitle")) == f"Sign in to {HOSTILE}"
+    assert [(shown_label(a), shown_label(r)) for a, r in view.demo_rows] == accounts
+    view.show_notice(f"The provider said: {HOSTILE}")  # a notice may quote the provider
+    assert shown_label(view.waiting) == f"The provider said: {HOSTILE}"

@@ -28,6 +28,7 @@ from PySide6.QtGui import QFont
 from ...events.model import Event
 from ...events.summary import actor_words, printable, summarize, target_of
 from ...events.topics import TopicFilter
+from ..shell import plain
 
 __all__ = ["COLUMNS", "EVENT_ROLE", "EventFilter", "EventFilterProxy", "EventTableModel"]
 
@@ -120,7 +121,7 @@ class EventTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return (row.time, row.topic, row.summary)[column]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.tooltip
+            return plain.tooltip(row.tooltip)  # the event's words, never markup
         if role == Qt.ItemDataRole.FontRole and row.event.id > self._read_mark:
             return self._bold
         if role == Qt.ItemDataRole.AccessibleTextRole:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...events.model import Gap, Phase, StreamStatus
+from ..shell import plain
 from ..shell.context import PageContext
 from ..signin.banner import Banner
 from .model import EVENT_ROLE, EventFilter, EventFilterProxy
@@ -54,7 +55,7 @@ class NotificationsPage(QWidget):
         self.text.setClearButtonEnabled(True)
         for box in (self.topics, self.type, self.text):
             box.textChanged.connect(self._schedule_filter)
-        self.filter_error = QLabel()
+        self.filter_error = plain.label()  # quotes the typed filter
         self.filter_error.setObjectName("filterError")
         self.filter_error.setVisible(False)
 
@@ -186,7 +187,7 @@ class NotificationsPage(QWidget):
         status = status if isinstance(status, StreamStatus) else self.room.feed.status
         text = self.room.status_text()
         self.state.setText(text)
-        self.state.setToolTip(self.room.status_tooltip())
+        self.state.setToolTip(plain.tooltip(self.room.status_tooltip()))
         self.state.setProperty("phase", status.phase.value)
 
     def _show_gap(self, gap: Gap | None) -> None:

@@ -7,7 +7,7 @@ from html import escape
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from ...metrics.api import Alert
-from . import plain
+from ..shell import plain
 
 _STATE_STYLE = {
     "firing": "background: rgba(220, 53, 69, 0.85); color: white;",
@@ -59,7 +59,7 @@ class AlertStrip(QWidget):
 
     def set_error(self, message: str) -> None:
         self._clear()
-        label = QLabel(f"Alerts unavailable: {escape(message)}")
+        label = plain.label(f"Alerts unavailable: {message}")  # quotes the server
         label.setObjectName("alert-error")
         self._layout.addWidget(label)
         self._layout.addStretch(1)

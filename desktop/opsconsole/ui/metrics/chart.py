@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, Q
 from ...metrics.api import FloatArray
 from ...metrics.dashboard import Panel
 from ...metrics.units import format_value
-from . import plain
+from ..shell import plain
 from .axis import UnitAxis
 from .data import PanelData, SeriesData, drawable
 from .legend_list import VISIBLE_ROLE, LegendList
@@ -308,7 +308,7 @@ class PanelView(QFrame):
         self._crosshair.show()
         text = self.crosshair_text(x)
         self.readout.setText(text or " ")
-        self.readout.setToolTip(text.replace("  ·  ", "\n"))
+        self.readout.setToolTip(plain.tooltip(*text.split("  ·  ")))  # series names are label values
 
     def hide_crosshair(self) -> None:
         self._crosshair.hide()

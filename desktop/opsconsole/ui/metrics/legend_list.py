@@ -11,7 +11,7 @@ from PySide6.QtCore import QEvent, QSize, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QListWidget, QListWidgetItem, QWidget
 
-from . import plain
+from ..shell import plain
 
 NAME_ROLE = 256  # Qt.ItemDataRole.UserRole
 VISIBLE_ROLE = 257

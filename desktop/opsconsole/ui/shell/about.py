@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from ... import APP_ID, __version__, logs, paths
 from ...config import ConfigSet
+from . import plain
 from .assets import app_icon
 
 
@@ -94,7 +95,7 @@ class AboutDialog(QDialog):
         self.fields: dict[str, QLabel] = {}
         # The version is in the header already; the clipboard text carries every fact.
         for label, value in about_facts(config)[1:]:
-            field = QLabel(value)
+            field = plain.label(value)  # paths and profile names, read as they are
             field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             field.setAccessibleName(label)
             field.setWordWrap(False)

@@ -18,6 +18,7 @@ class EnvironmentBand(QLabel):
         super().__init__(parent)
         self.setObjectName("environmentBand")
         set_enum_property(self, "alignment", "AlignCenter")  # a QLabel takes no focus by default
+        set_enum_property(self, "textFormat", "PlainText")  # the profile's name is never markup
         self.environment: str | None = None
         self.hide()
 

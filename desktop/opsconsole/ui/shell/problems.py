@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...config import Problem
+from . import plain
 
 
 def problems_text(problems: Sequence[Problem]) -> str:
@@ -67,7 +68,7 @@ class ProblemsDialog(QDialog):
         )
         icon.setPixmap(self.style().standardIcon(standard).pixmap(32, 32))
         icon.setAccessibleName("Error" if has_errors else "Warning")
-        self.summary = QLabel(problems_summary(self.problems, headline))
+        self.summary = plain.label(problems_summary(self.problems, headline))  # quotes the file
         self.summary.setWordWrap(True)
         self.summary.setObjectName("problemsSummary")
         header = QHBoxLayout()

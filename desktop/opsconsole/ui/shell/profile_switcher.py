@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QComboBox, QLabel, QToolBar, QWidget
 
 from ...config import ConfigSet
+from . import plain
 from .qtprops import TOOLTIP_ROLE
 
 
@@ -41,7 +42,9 @@ class ProfileSwitcher(QToolBar):
             if profile is not None:
                 combo.addItem(f"{profile.display_name} \u00b7 {profile.environment}", name)
                 combo.setItemData(
-                    combo.count() - 1, f"{name}: {profile.environment}, {profile.api_url}", TOOLTIP_ROLE
+                    combo.count() - 1,
+                    plain.tooltip(f"{name}: {profile.environment}, {profile.api_url}"),
+                    TOOLTIP_ROLE,
                 )
                 continue
             combo.addItem(f"{name} \u00b7 unavailable", name)
@@ -50,7 +53,9 @@ class ProfileSwitcher(QToolBar):
                 str(p) for p in config.errors if p.profile is None
             ]
             combo.setItemData(
-                index, "Cannot be used:\n" + "\n".join(reasons or ["the profile is invalid"]), TOOLTIP_ROLE
+                index,
+                plain.tooltip("Cannot be used:", *(reasons or ["the profile is invalid"])),
+                TOOLTIP_ROLE,
             )
             model = combo.model()
             item = model.item(index) if hasattr(model, "item") else None

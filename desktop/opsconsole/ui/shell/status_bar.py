@@ -13,6 +13,7 @@ from html import escape
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from ...config import Profile
+from . import plain
 from .palette import shell_colors
 from .qtprops import set_enum_property
 
@@ -35,7 +36,7 @@ class StatusField(QLabel):
     def set_value(self, value: str, tooltip: str = "", *, dot: str | None = None) -> None:
         self.value = value
         self.dot_role = dot
-        self.setToolTip(tooltip or f"{self.caption}: {value}")
+        self.setToolTip(plain.tooltip(tooltip or f"{self.caption}: {value}"))
         self.setAccessibleName(f"{self.caption}: {value}")
         self.setAccessibleDescription(tooltip)
         self.refresh()

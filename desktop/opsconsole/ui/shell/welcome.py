@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ... import paths
+from . import plain
 from .qtprops import set_enum_property
 from .widgets import Card
 
@@ -55,7 +56,7 @@ class WelcomePage(QWidget):
         )
         intro.setWordWrap(True)
 
-        self.path_label = QLabel(str(self.config_file))
+        self.path_label = plain.label(str(self.config_file))
         self.path_label.setObjectName("welcomeConfigPath")
         self.path_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         set_enum_property(self.path_label, "textInteractionFlags", "TextSelectableByMouse")

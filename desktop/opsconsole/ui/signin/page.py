@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...config import Profile
+from ..shell import plain
 from ..shell.widgets import Card
 from .banner import Banner
 
@@ -64,14 +65,14 @@ class SignInView(QWidget):
         self.storage_banner.setObjectName("noKeyringWarning")
         self.storage_banner.setVisible(bool(storage_warning))
 
-        title = QLabel(f"Sign in to {profile.display_name}")
+        title = plain.label(f"Sign in to {profile.display_name}")
         title.setObjectName("signInTitle")
         font = QFont(title.font())
         font.setPointSizeF(font.pointSizeF() * 1.7)
         font.setWeight(QFont.Weight.DemiBold)
         title.setFont(font)
 
-        self.environment = QLabel(_ENVIRONMENT_WORDS.get(profile.environment, profile.environment))
+        self.environment = plain.label(_ENVIRONMENT_WORDS.get(profile.environment, profile.environment))
         self.environment.setObjectName("signInEnvironment")
         self.environment.setForegroundRole(QPalette.ColorRole.PlaceholderText)
 
@@ -82,7 +83,7 @@ class SignInView(QWidget):
         )
         intro.setWordWrap(True)
 
-        self.provider = QLabel(f"Identity provider: {profile.issuer}")
+        self.provider = plain.label(f"Identity provider: {profile.issuer}")
         self.provider.setObjectName("signInProvider")
         self.provider.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.provider.setWordWrap(True)
@@ -111,7 +112,7 @@ class SignInView(QWidget):
         self.progress.setAccessibleName("Waiting for the browser")
         self.progress.hide()
 
-        self.waiting = QLabel("")
+        self.waiting = plain.label()  # may quote the identity provider
         self.waiting.setObjectName("signInWaiting")
         self.waiting.setWordWrap(True)
         self.waiting.hide()
@@ -195,10 +196,10 @@ class SignInView(QWidget):
         grid.setHorizontalSpacing(24)
         grid.setVerticalSpacing(4)
         for row, (email, role) in enumerate(accounts):
-            account = QLabel(email)
+            account = plain.label(email)
             account.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             account.setAccessibleName(f"Demo account {email}, role {role}")
-            role_label = QLabel(role)
+            role_label = plain.label(role)
             role_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
             grid.addWidget(account, row, 0)
             grid.addWidget(role_label, row, 1)

@@ -15,7 +15,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QSplitter,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 from ...errors import OpsError
 from ...traces.backend import normalize_trace_id
 from ...traces.model import Trace, TraceSummary
+from ..shell import plain
 from . import source
 from .detail import SpanDetail
 from .prepared import PreparedTrace
@@ -68,7 +68,7 @@ class TracesPage(QWidget):
         file_button.setToolTip("Open a Jaeger, OTLP or Zipkin JSON file")
         file_button.setAccessibleName("Open a trace file")
         file_button.clicked.connect(lambda: self.open_file())
-        self.status = QLabel("")
+        self.status = plain.label()  # errors quote the backend
         self.status.setObjectName("tracesStatus")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -87,7 +87,7 @@ class TracesPage(QWidget):
         self.table.openRequested.connect(self.open_trace)
         self.scatter = ResultsScatter()
         self.scatter.openRequested.connect(self.open_trace)
-        self.results_status = QLabel("Search for traces, or open one by id or from a file.")
+        self.results_status = plain.label("Search for traces, or open one by id or from a file.")
         self.results_status.setObjectName("traceResultsStatus")
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.scatter)

@@ -28,6 +28,7 @@ from ...errors import OpsError
 from ...traces.model import TraceSummary
 from ...traces.query import SearchQuery, parse_duration_us
 from ...traces.render import format_duration
+from ..shell import plain
 
 __all__ = ["ResultsModel", "ResultsTable", "SearchForm"]
 
@@ -208,7 +209,7 @@ class ResultsModel(QAbstractTableModel):
             return (t.start_us, f"{t.root_service}{t.root_operation}", t.duration_us, t.span_count,
                     t.error_count, len(t.services), t.trace_id)[col]  # fmt: skip
         if role == Qt.ItemDataRole.ToolTipRole and col == 5:
-            return "\n".join(t.services)
+            return plain.tooltip(*t.services)
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (2, 3, 4):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

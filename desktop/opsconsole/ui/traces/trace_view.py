@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from ...traces.query import DurationError, parse_duration_us
 from ...traces.render import format_duration
+from ..shell import plain
 from .minimap import Minimap
 from .prepared import PreparedTrace
 from .style import is_dark, warning_color
@@ -50,7 +51,7 @@ class TraceView(QWidget):
         self.title = QLabel("No trace open")
         self.title.setObjectName("traceTitle")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.facts = QLabel("")
+        self.facts = plain.label()  # the trace id and file name, as they are
         self.facts.setObjectName("traceFacts")
         self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.problems = QToolButton()
@@ -173,7 +174,7 @@ class TraceView(QWidget):
             n = len(lay.problems)
             self.problems.setText(f"⚠ {n} problem{'s' if n > 1 else ''}")
             self.problems.setStyleSheet(f"color: {color}; font-weight: 600")
-            self.problems.setToolTip("\n".join(lay.problems))
+            self.problems.setToolTip(plain.tooltip(*lay.problems))
             self.problems.setAccessibleDescription("; ".join(lay.problems))
         self.min_duration.clear()
         self.critical.setEnabled(prepared.critical_ready)
@@ -200,7 +201,7 @@ class TraceView(QWidget):
             facts.append(f"{errors} error{'s' if errors > 1 else ''}")
         if prepared.source:
             facts.append(prepared.source)
-        self.facts.setText("   ·   ".join(escape(f) for f in facts))
+        self.facts.setText("   ·   ".join(facts))
 
     # -- find ------------------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractScrollArea, QToolTip, QWidget
 
 from ...traces.render import format_duration
+from ..shell import plain
 from .prepared import PreparedTrace, RowState, flag_words
 from .style import ROW_HEIGHT, error_color, is_dark, service_color, ticks, warning_color
 
@@ -432,7 +433,7 @@ class Waterfall(QAbstractScrollArea):
         if row in self.prepared.critical:
             lines.append("on the critical path")
         lines += flag_words(int(self.prepared.row_flags[row]))
-        return "\n".join(lines)
+        return plain.tooltip(*lines)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton or self.prepared is None:

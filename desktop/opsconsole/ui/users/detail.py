@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..shell import plain
 from .editing import UserEditor
 from .service import UsersService, describe
 from .table_model import when
@@ -44,7 +45,9 @@ def gate(
         control.setToolTip(waiting)
     else:
         control.setEnabled(verdict.allowed)
-        control.setToolTip(tooltip if verdict.allowed else f"You cannot do this: {verdict.reason}")
+        control.setToolTip(
+            plain.tooltip(tooltip if verdict.allowed else f"You cannot do this: {verdict.reason}")
+        )
 
 
 def _heading(text: str) -> QLabel:
@@ -89,7 +92,7 @@ class UserDetail(QScrollArea):
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(0, 0, 4, 0)
-        self.error = QLabel()
+        self.error = plain.label()  # quotes the server
         self.error.setObjectName("detailError")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("QLabel#detailError { color: #c62828; }")
@@ -103,7 +106,7 @@ class UserDetail(QScrollArea):
         self.fields: dict[str, QLabel] = {}
         for key, title in (("email", "Email"), ("name", "Name"), ("status", "Status"), ("created", "Created"),
                            ("updated", "Updated")):  # fmt: skip
-            label = QLabel()
+            label = plain.label()  # the user's name and email, as they are
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label.setAccessibleName(title)
             label.setWordWrap(True)
@@ -198,7 +201,7 @@ class UserDetail(QScrollArea):
         self.permissions_tree.clear()
         for permission in self.permissions.items:
             item = QTreeWidgetItem([permission.name, ", ".join(permission.roles)])
-            item.setToolTip(0, permission.description)
+            item.setToolTip(0, plain.tooltip(permission.description))
             self.permissions_tree.addTopLevelItem(item)
         self.permissions_tree.resizeColumnToContents(0)
         self.audit_lines = [audit_line(entry) for entry in entries]
@@ -234,7 +237,7 @@ class UserDetail(QScrollArea):
             line = QWidget()
             row = QHBoxLayout(line)
             row.setContentsMargins(0, 0, 0, 0)
-            row.addWidget(QLabel(role), 1)
+            row.addWidget(plain.label(role), 1)
             revoke = QPushButton("Revoke")
             revoke.setAccessibleName(f"Revoke {role}")
             revoke.clicked.connect(lambda _=False, role=role: self.editor.revoke(self.user, role))

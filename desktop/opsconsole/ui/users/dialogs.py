@@ -25,13 +25,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..shell import plain
+
 if TYPE_CHECKING:
     from ...users import User
 
 
 def error_label() -> QLabel:
     """A label for an error in words inside a dialog (hidden until there is one)."""
-    label = QLabel()
+    label = plain.label()  # quotes the server
     label.setObjectName("dialogError")
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -129,7 +131,7 @@ class ConfirmDialog(BusyDialog):
     ) -> None:
         super().__init__(title, ok_text, parent)
         self.expected = expected
-        text = QLabel(question)
+        text = plain.label(question)  # names users and roles
         text.setWordWrap(True)
         self.body.addWidget(text)
         self.typed: QLineEdit | None = None
@@ -175,7 +177,7 @@ class RoleChoiceDialog(BusyDialog):
             if refusal:
                 item = model.item(self.role.count() - 1)  # type: ignore[attr-defined]
                 item.setEnabled(False)
-                item.setToolTip(refusal)
+                item.setToolTip(plain.tooltip(refusal))
         form.addRow("&Role", self.role)
         self.body.addLayout(form)
         self.finish_layout()

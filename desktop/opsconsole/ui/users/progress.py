@@ -18,7 +18,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QLabel,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..shell import plain
 from .service import UsersService, describe
 
 if TYPE_CHECKING:
@@ -47,11 +47,11 @@ class _RunDialog(QDialog):
         self.setModal(True)
         self.cancel_token = CancelToken()
         self.running = False
-        self.heading = QLabel(title)
+        self.heading = plain.label(title)  # may name a role
         self.heading.setWordWrap(True)
         self.bar = QProgressBar()
         self.bar.setAccessibleName("Progress")
-        self.summary = QLabel()
+        self.summary = plain.label()  # errors quote the server; the path is the user's
         self.summary.setObjectName("runSummary")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -158,7 +158,7 @@ class BulkDialog(_RunDialog):
                 else ("not started (cancelled)" if result.skipped else f"failed: {result.error}")
             )
             item = QTableWidgetItem(text)
-            item.setToolTip(text)
+            item.setToolTip(plain.tooltip(text))
             if not result.ok and not result.skipped:
                 item.setForeground(Qt.GlobalColor.red)
             self.table.setItem(row, 1, item)

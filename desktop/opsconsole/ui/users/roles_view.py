@@ -11,6 +11,7 @@ here keeps the count read with the list until the list is read again.
 
 from __future__ import annotations
 
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...users.policy import Verdict
+from ..shell import plain
 from .detail import gate
 from .dialogs import BusyDialog, ConfirmDialog, ConflictDialog
 from .service import UsersService, describe
@@ -61,7 +63,7 @@ class RoleFormDialog(BusyDialog):
         self.checks: dict[str, QCheckBox] = {}
         for permission in permissions:
             box = QCheckBox(permission.name)
-            box.setToolTip(permission.description)
+            box.setToolTip(plain.tooltip(permission.description))
             box.setAccessibleName(f"Permission {permission.name}")
             self.checks[permission.name] = box
             self.body.addWidget(box)
@@ -241,7 +243,7 @@ class RolesView(QWidget):
         for column, permission in enumerate(self.permissions):
             header = self.matrix.horizontalHeaderItem(column)
             if header is not None:
-                header.setToolTip(permission.description)
+                header.setToolTip(plain.tooltip(permission.description))
         for row, role in enumerate(self.roles):
             for column, name in enumerate(names):
                 item = QTableWidgetItem()
@@ -278,7 +280,7 @@ class RolesView(QWidget):
         if role is None:
             self.members_title.setText("<b>Members</b>")
             return
-        self.members_title.setText(f"<b>Members of {role.name}</b>")
+        self.members_title.setText(f"<b>Members of {escape(role.name)}</b>")
         self.members.addItem("Loading…")
         name = role.name
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
+from ..shell import plain
 from .service import UsersService, describe
 
 if TYPE_CHECKING:
@@ -139,7 +140,9 @@ class UsersTableModel(QAbstractTableModel):
         if not 0 <= row < len(rows):  # an invalid index has row -1
             return None
         user = rows[row]
-        if role in (DISPLAY_ROLE, TOOLTIP_ROLE):
+        if role == TOOLTIP_ROLE:  # the cell whole (a long one is elided), never read as markup
+            return plain.tooltip(self.data(index, DISPLAY_ROLE))
+        if role == DISPLAY_ROLE:
             column = index.column()
             if column == 0:
                 return user.email

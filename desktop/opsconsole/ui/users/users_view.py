@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..shell import plain
 from .detail import UserDetail, gate
 from .dialogs import RoleChoiceDialog
 from .editing import UserEditor
@@ -59,7 +60,7 @@ class Banner(QWidget):
         self.setObjectName(name)
         row = QHBoxLayout(self)
         row.setContentsMargins(8, 4, 8, 4)
-        self.text = QLabel()
+        self.text = plain.label()  # quotes the server
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.text.setAccessibleName(name)
