@@ -7,7 +7,7 @@ interleaved with the baseline so both see the same machine load:
 - ``open``: bytes -> Trace -> layout and row columns (ui/traces/prepared.py) -> set_trace -> the
   first paint of the waterfall, ruler and minimap, done: the rows are on screen. Median ms.
   Baseline: ``json.loads`` of the same bytes (median).
-- ``background_finish``: what the page then does off the GUI thread while the rows are already
+- ``background_finish``: what the page then does between frames while the rows are already
   usable (the critical path; every span's details read, for the text find searches and the error
   count), and the repaint that draws the path.
 - ``scroll_frame_max`` and ``_p95``: 150 frames of scrolling (row by row, then page by page, then
@@ -18,10 +18,10 @@ interleaved with the baseline so both see the same machine load:
 - ``zoom_frame_max`` and ``_p95``: 120 frames zooming in and out around moving points, each frame a
   repaint of the waterfall, the ruler and the minimap.
 - ``during_background_scroll_frame_max`` and ``_p95`` (and ``zoom``, and ``_cpu_``): the same frames while
-  the background pass runs in a worker thread, as the page runs it, the two taking turns for the
-  interpreter. Frames are due at 60 Hz with the GUI thread idle (asleep, as in its event loop) between
-  them; a frame's wall time runs from when it was due to the end of its paint, so it includes the wait
-  for the interpreter when the frame starts. ``_background_under_frames_ms``: that pass's own time.
+  the background pass runs, as the page runs it: a slice at a time from the event loop, between
+  frames (ui/traces/slices.py). Frames are due at 60 Hz, run by timers of the Qt event loop; a frame's
+  wall time runs from when it was due to the end of its paint, so it includes the slice it waited
+  for. ``_background_under_frames_ms``: that pass's own time meanwhile.
 - ``collapse_all_ms`` and ``find_ms``: the two whole-trace actions on the GUI thread (collapse every
   span; a find over every span's service, operation, id and tags, their text built in the background).
 - ``rows_painted_max``: the most rows one paint drew (the view shows 35): it must not grow with the
@@ -40,7 +40,6 @@ import json
 import os
 import statistics
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -107,26 +106,44 @@ class Frames:
 
 
 def _frames_while(
-    worker: threading.Thread, frames: tuple[Callable[[], None], ...], out: list[Frames]
+    running: Callable[[], bool], frames: tuple[Callable[[], None], ...], out: list[Frames]
 ) -> None:
-    """Paint ``frames`` in turn (one to ``out[i]`` each) at 60 Hz until ``worker`` is done."""
+    """Paint ``frames`` in turn (one to ``out[i]`` each) at 60 Hz, from timers of the Qt event loop as
+    the app does, until ``running()`` is false."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
     due = time.perf_counter()
-    i = 0
-    while worker.is_alive():
-        due = max(due + FRAME_INTERVAL_S, time.perf_counter())
-        time.sleep(max(0.0, due - time.perf_counter()))  # idle between frames: the worker has the interpreter
+    count = itertools.count()
+
+    def frame() -> None:
+        nonlocal due
+        i = next(count)
         start_cpu = time.thread_time()
         frames[i % len(frames)]()
         out[i % len(frames)].add((time.perf_counter() - due) * 1000, (time.thread_time() - start_cpu) * 1000)
-        i += 1
+        if not running():
+            loop.quit()
+            return
+        due = max(due + FRAME_INTERVAL_S, time.perf_counter())
+        QTimer.singleShot(max(0, round((due - time.perf_counter()) * 1000)), frame)
+
+    due += FRAME_INTERVAL_S
+    QTimer.singleShot(round(FRAME_INTERVAL_S * 1000), frame)
+    loop.exec()
 
 
 def measure(app: Any, spans: int, repeat: int) -> list[dict[str, Any]]:
     from PySide6.QtWidgets import QApplication
 
     from opsconsole.traces import traces_from_bytes
-    from opsconsole.ui.traces.prepared import prepare
-    from opsconsole.ui.traces.source import _finish as finish
+    from opsconsole.traces.critical_path import run_steps
+    from opsconsole.ui.traces.prepared import background_steps, prepare
+    from opsconsole.ui.traces.slices import TimeSliced
+
+    def finish(prepared: Any) -> Any:
+        return run_steps(background_steps(prepared))
+
     from opsconsole.ui.traces.trace_view import TraceView
 
     data = json.dumps(jaeger_trace(spans)).encode()
@@ -202,7 +219,7 @@ def measure(app: Any, spans: int, repeat: int) -> list[dict[str, Any]]:
     results += zoom.results(f"{label}_zoom", base)
     results.append(_result(f"{label}_rows_painted_max", most_rows, None, "rows"))
 
-    # The same frames while the background pass runs in a worker thread, as the page runs it.
+    # The same frames while the background pass runs, a slice at a time between them, as the page runs it.
     scroll_during, zoom_during = Frames(), Frames()
     during_ms: list[float] = []
     steps = itertools.count()
@@ -223,13 +240,19 @@ def measure(app: Any, spans: int, repeat: int) -> list[dict[str, Any]]:
         prepared = prepare(trace, "bench", critical=False)
         view.set_trace(prepared)
         wf.viewport().repaint()
-        worker = threading.Thread(target=finish, args=(prepared,), name="background pass")
         start = time.perf_counter()
-        worker.start()
-        _frames_while(worker, (scroll_frame, zoom_frame), [scroll_during, zoom_during])
-        worker.join()
-        during_ms.append((time.perf_counter() - start) * 1000)
-        view.background_ready(prepared)
+        ended: list[float] = []
+
+        def done(p: Any, ended: list[float] = ended) -> None:
+            ended.append(time.perf_counter())
+            view.background_ready(p)
+
+        background = TimeSliced(background_steps(prepared), done)
+        _frames_while(
+            lambda b=background: bool(b.running), (scroll_frame, zoom_frame), [scroll_during, zoom_during]
+        )
+        background.deleteLater()
+        during_ms.append((ended[0] - start) * 1000)
         del trace, prepared
         gc.collect()
     results += scroll_during.results(f"{label}_during_background_scroll", base)
