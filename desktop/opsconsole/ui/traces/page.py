@@ -93,6 +93,7 @@ class TracesPage(QWidget):
         self.scatter.openRequested.connect(self.open_trace)
         self.results_status = QLabel("Search for traces, or open one by id or from a file.")
         self.results_status.setObjectName("traceResultsStatus")
+        self.results_status.setWordWrap(True)  # a long message must not set the page's least width
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.scatter)
         right.addWidget(self.table)

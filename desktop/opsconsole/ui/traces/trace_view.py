@@ -53,6 +53,8 @@ class TraceView(QWidget):
         self.facts = QLabel("")
         self.facts.setObjectName("traceFacts")
         self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Wrapped when narrow (the detail panel widened): the facts must not set the view's least width.
+        self.facts.setWordWrap(True)
         self.problems = QToolButton()
         self.problems.setObjectName("traceProblems")
         self.problems.setAutoRaise(True)
@@ -123,7 +125,7 @@ class TraceView(QWidget):
         tools.addWidget(QLabel("Spans over"))
         tools.addWidget(self.min_duration)
         tools.addStretch(1)
-        for w in (collapse_all, expand_all, collapse_depth, self.depth_box):
+        for w in (collapse_depth, self.depth_box):
             tools.addWidget(w)
         # The view's own controls sit in the minimap's left part, beside the name column.
         side = QWidget()
@@ -138,7 +140,14 @@ class TraceView(QWidget):
             zoom_row.addWidget(w)
         zoom_row.addStretch(1)
         side_grid.addLayout(zoom_row)
-        side_grid.addWidget(self.critical)
+        # Collapse and expand sit here too, so that the tools row is short enough for the page to
+        # leave the detail panel its width.
+        tree_row = QHBoxLayout()
+        tree_row.setSpacing(4)
+        for w in (self.critical, collapse_all, expand_all):
+            tree_row.addWidget(w)
+        tree_row.addStretch(1)
+        side_grid.addLayout(tree_row)
         self.minimap.set_side(side)
         column = QVBoxLayout(self)
         column.setContentsMargins(8, 8, 8, 8)
