@@ -115,6 +115,10 @@ class TraceView(QWidget):
         head.addWidget(self.title, 0)
         head.addWidget(self.facts, 1)
         head.addWidget(self.problems, 0)
+        # Collapse and expand all sit here, beside the facts that wrap, so that the tools row is short
+        # enough for the page to leave the detail panel its width.
+        head.addWidget(collapse_all, 0)
+        head.addWidget(expand_all, 0)
         tools = QHBoxLayout()
         tools.setContentsMargins(0, 0, 0, 0)
         tools.setSpacing(4)
@@ -140,14 +144,7 @@ class TraceView(QWidget):
             zoom_row.addWidget(w)
         zoom_row.addStretch(1)
         side_grid.addLayout(zoom_row)
-        # Collapse and expand sit here too, so that the tools row is short enough for the page to
-        # leave the detail panel its width.
-        tree_row = QHBoxLayout()
-        tree_row.setSpacing(4)
-        for w in (self.critical, collapse_all, expand_all):
-            tree_row.addWidget(w)
-        tree_row.addStretch(1)
-        side_grid.addLayout(tree_row)
+        side_grid.addWidget(self.critical)
         self.minimap.set_side(side)
         column = QVBoxLayout(self)
         column.setContentsMargins(8, 8, 8, 8)
