@@ -11,19 +11,26 @@ wholly outside its (already fitted) parent is dropped with its subtree, one that
 to the parent; FOLLOWS_FROM children do not block their parent and are left out. Each root (and
 each orphans' placeholder) gets its own path.
 
-Written as a loop, not recursion: a 100,000-span trace may be 100,000 levels deep.
+Written as a loop, not recursion: a 100,000-span trace may be 100,000 levels deep. And as steps
+(``critical_path_steps``, a generator that yields every ``STEP`` spans or so) for a caller that runs
+it a slice at a time between other work, as the trace view does on the GUI thread; ``critical_path``
+runs every step at once.
 """
 
 from __future__ import annotations
 
 from array import array
+from collections.abc import Generator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .layout import Layout
 
-__all__ = ["CriticalSection", "critical_path", "critical_spans"]
+__all__ = ["STEP", "CriticalSection", "critical_path", "critical_path_steps", "critical_spans", "run_steps"]
 
 _NONE: list[int] = []
+STEP = 512  # spans a step of critical_path_steps looks at: under a millisecond
+T = TypeVar("T")
 
 
 @dataclass(slots=True, frozen=True)
@@ -33,15 +40,31 @@ class CriticalSection:
     end_us: int
 
 
+def run_steps(steps: Generator[None, None, T]) -> T:
+    """Run every step of ``steps`` at once; its result."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]  # the generator's return value: a T
+
+
 def critical_path(lay: Layout) -> list[CriticalSection]:
     """The critical sections of every root's tree, each tree's in time order, trees as laid out."""
+    return run_steps(critical_path_steps(lay))
+
+
+def critical_path_steps(lay: Layout) -> Generator[None, None, list[CriticalSection]]:
+    """critical_path a step at a time: yields between steps, returns the sections."""
     spans = lay.spans
     total = len(spans)
     # Fitted start and end per span; `dropped` spans take no part.
     cstart = array("q", [0]) * total
     cend = array("q", [0]) * total
     dropped = bytearray(total)
-    for i in lay.order:  # parents before children
+    for step, i in enumerate(lay.order):  # parents before children
+        if step % STEP == STEP - 1:
+            yield
         s = spans[i]
         start, end = s.start_us, s.start_us + s.duration_us
         p = lay.parent[i]
@@ -66,19 +89,26 @@ def critical_path(lay: Layout) -> list[CriticalSection]:
     # a cursor per span moves down the list as the walk comes back to it with earlier and earlier
     # bounds, so each child is looked at once per parent.
     kids: dict[int, list[int]] = {}
-    for i in lay.order:
+    for step, i in enumerate(lay.order):
+        if step % STEP == STEP - 1:
+            yield
         p = lay.parent[i]
         if p >= 0 and not dropped[i]:
             kids.setdefault(p, []).append(i)
     for k in kids.values():
         k.sort(key=lambda c: -cend[c])  # stable: ties keep start order
+    yield
     cursor: dict[int, int] = {}
 
     sections: list[CriticalSection] = []
+    step = 0
     for root in lay.roots:
         path: list[CriticalSection] = []
         node, bound = root, -1  # bound < 0: the walk arrived at the node's end
         while True:
+            step += 1
+            if step % STEP == 0:
+                yield
             upto = cend[node] if bound < 0 else bound
             lfc = -1
             k = kids.get(node, _NONE)

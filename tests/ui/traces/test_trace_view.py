@@ -352,11 +352,14 @@ def test_a_20000_span_trace_paints_only_the_rows_on_screen(qtbot: Any, make_page
     page.view.time_window.zoom(0.01)
     wf.viewport().repaint()
     assert 0 < len(wf.painted) <= on_screen
+    # Meanwhile, between these frames, the page read every span's details.
+    qtbot.waitUntil(lambda: page.prepared is not None and page.prepared.details_read, timeout=WAIT)
     page.hide()
 
 
 def test_span_details_are_read_for_the_rows_on_screen_and_then_in_the_background(qtbot: Any) -> None:
-    from opsconsole.ui.traces.source import _finish
+    from opsconsole.traces.critical_path import run_steps
+    from opsconsole.ui.traces.prepared import background_steps
     from opsconsole.ui.traces.trace_view import TraceView
 
     doc = jaeger_trace(2_000)
@@ -380,7 +383,7 @@ def test_span_details_are_read_for_the_rows_on_screen_and_then_in_the_background
     assert set(np.flatnonzero(prepared.row_error >= 0).tolist()) == set(painted)
     assert view.find_status.text() == "finding…" and "error" not in view.facts.text()
 
-    _finish(prepared)  # what the page runs in a worker thread once the rows are on screen
+    run_steps(background_steps(prepared))  # what the page runs between frames once the rows are shown
     view.background_ready(prepared)
     assert (prepared.row_error >= 0).all() and prepared.error_count == errors
     assert f"{errors} errors" in view.facts.text()

@@ -3,7 +3,9 @@ open a trace (from the results, by id, from a file, or from a notification throu
 and read it in the waterfall, with each span's details in the shell's detail panel.
 
 Every request, decode and layout runs through ``context.bridge`` (source.py); the page only shows
-what comes back. Built the first time the page is shown, so pyqtgraph is imported then, not at start.
+what comes back. What a shown trace still needs (its critical path, every span's details read) runs
+on the GUI thread a slice at a time between frames (slices.py says why). Built the first time the
+page is shown, so pyqtgraph is imported then, not at start.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from ...traces.model import Trace, TraceSummary
 from ..shell import plain
 from . import source
 from .detail import SpanDetail
-from .prepared import PreparedTrace
+from .prepared import PreparedTrace, background_steps
 from .scatter import ResultsScatter
 from .search import ResultsModel, ResultsTable, SearchForm
+from .slices import TimeSliced
 from .trace_view import TraceView
 
 if TYPE_CHECKING:
@@ -52,6 +55,7 @@ class TracesPage(QWidget):
         self.file_name = ""
         self._services_for: object = None  # the (profile, session) the service list was loaded for
         self._trace_job: Any = None
+        self._background: TimeSliced | None = None  # the shown trace's background pass
 
         self.trace_id = QLineEdit()
         self.trace_id.setObjectName("traceIdBox")
@@ -89,6 +93,7 @@ class TracesPage(QWidget):
         self.scatter.openRequested.connect(self.open_trace)
         self.results_status = plain.label("Search for traces, or open one by id or from a file.")
         self.results_status.setObjectName("traceResultsStatus")
+        self.results_status.setWordWrap(True)  # a long message must not set the page's least width
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.scatter)
         right.addWidget(self.table)
@@ -263,9 +268,13 @@ class TracesPage(QWidget):
         self.prepared = prepared
         self.trace_id.setText(prepared.layout.trace.trace_id)  # the box names what is shown (files too)
         self.view.set_trace(prepared)
-        # The rows first, then, off the GUI thread, the critical path and every span's details.
+        # The rows first, then, between frames, the critical path and every span's details. The pass
+        # of a trace no longer shown is dropped.
+        if self._background is not None:
+            self._background.stop()
+        self._background = None
         if not (prepared.critical_ready and prepared.details_read):
-            self._run(source.finish(prepared), self.view.background_ready)
+            self._background = TimeSliced(background_steps(prepared), self.view.background_ready, self)
         self.tabs.setTabEnabled(TRACE_TAB, True)
         self.tabs.setCurrentIndex(TRACE_TAB)
         self.view.waterfall.setFocus()

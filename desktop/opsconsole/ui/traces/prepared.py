@@ -1,5 +1,8 @@
 """A trace made ready for the waterfall, off the GUI thread, and which of its rows are shown.
 
+The rest, once the rows are on screen (the critical path, every span's details read), comes as
+``background_steps``: a generator of small steps, which the page runs between frames.
+
 ``prepare(trace)`` runs the core's layout and critical path and turns the rows into numpy columns
 (start, duration, depth, subtree end, service colour index) in display order, so that the view's
 paint, the duration filter, collapsing and the minimap are array operations, never a loop over
@@ -11,19 +14,29 @@ No Qt here (numpy only), so the bench and the tests can use it without a display
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
 
 import numpy as np
 import numpy.typing as npt
 
-from ...traces import CYCLE, DUPLICATE, ORPHAN, SKEW, SYNTHETIC, Layout, Trace, critical_path, layout
+from ...traces import CYCLE, DUPLICATE, ORPHAN, SKEW, SYNTHETIC, Layout, Trace, layout
+from ...traces.critical_path import critical_path_steps, run_steps
 from ...traces.model import Span, SpanDetails, tag_pairs
 
-__all__ = ["PreparedTrace", "RowState", "add_critical_path", "flag_words", "prepare"]
+__all__ = [
+    "CHUNK_ROWS",
+    "PreparedTrace",
+    "RowState",
+    "add_critical_path",
+    "background_steps",
+    "flag_words",
+    "prepare",
+]
 
 IntArray = npt.NDArray[np.int64]
+CHUNK_ROWS = 64  # rows a step of read_details reads: under a millisecond
 
 
 @dataclass(slots=True, eq=False)
@@ -115,18 +128,26 @@ class PreparedTrace:
     def read_details(self) -> None:
         """Read every span's details once (the reader may have kept them encoded: this decodes them),
         for what needs them all: find's text, the rows' error flags and count. About a second of a
-        100,000-span trace: the page runs it in a worker thread once the rows are on screen."""
+        100,000-span trace: the page runs it a slice at a time once the rows are on screen
+        (``background_steps``)."""
+        run_steps(self.read_details_steps())
+
+    def read_details_steps(self) -> Generator[None, None, None]:
+        """read_details a step (``CHUNK_ROWS`` rows) at a time."""
         lines: list[str] = []
         errors: list[bool] = []
         for row in range(self.rows):
+            if row % CHUNK_ROWS == CHUNK_ROWS - 1:
+                yield
             span = self.span(row)
             details = span.details
             errors.append(details.error)
             lines.append(_find_line(span, details))
+        yield
         lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)) + 1
         starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
         flags = np.array(errors, dtype=np.int8)
-        # One assignment each: a GUI-thread reader sees all or nothing.
+        # One assignment each: a paint between two steps sees all or nothing.
         self.row_error = flags
         self._find_text = ("\n".join(lines), starts)
         self.error_count = int(flags.sum())
@@ -179,17 +200,32 @@ def prepare(trace: Trace, source: str = "", *, critical: bool = True) -> Prepare
 
 
 def add_critical_path(prepared: PreparedTrace) -> PreparedTrace:
-    """Compute the critical path of ``prepared`` into ``critical`` (for a worker thread)."""
+    """Compute the critical path of ``prepared`` into ``critical``."""
+    return run_steps(add_critical_path_steps(prepared))
+
+
+def add_critical_path_steps(prepared: PreparedTrace) -> Generator[None, None, PreparedTrace]:
+    """add_critical_path a step at a time (critical_path_steps')."""
     lay = prepared.layout
     row_of = np.frombuffer(lay.row_of, dtype=np.int32)
     t0 = prepared.start_us
     critical: dict[int, list[tuple[int, int]]] = {}
-    for section in critical_path(lay):
+    for section in (yield from critical_path_steps(lay)):
         critical.setdefault(int(row_of[section.span]), []).append(
             (section.start_us - t0, section.end_us - t0)
         )
-    prepared.critical = critical  # one assignment: a paint on the GUI thread sees all or nothing
+    prepared.critical = critical  # one assignment: a paint sees all or nothing
     prepared.critical_ready = True
+    return prepared
+
+
+def background_steps(prepared: PreparedTrace) -> Generator[None, None, PreparedTrace]:
+    """What a shown trace still needs, a step of about a millisecond at a time: the critical path, and
+    every span's details read for find's text and the error count."""
+    if not prepared.critical_ready:
+        yield from add_critical_path_steps(prepared)
+    if not prepared.details_read:
+        yield from prepared.read_details_steps()
     return prepared
 
 

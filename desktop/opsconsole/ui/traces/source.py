@@ -21,12 +21,12 @@ from ...traces.commands import is_own_traces_server
 from ...traces.files import read_trace_file
 from ...traces.model import Trace, TraceSummary
 from ...traces.query import SearchQuery
-from .prepared import PreparedTrace, add_critical_path, prepare
+from .prepared import PreparedTrace, prepare
 
 if TYPE_CHECKING:
     from ..shell.context import PageContext
 
-__all__ = ["NoTracesBackend", "finish", "load_file", "load_trace", "operations", "search", "services"]
+__all__ = ["NoTracesBackend", "load_file", "load_trace", "operations", "search", "services"]
 
 
 class NoTracesBackend(OpsError):
@@ -103,17 +103,3 @@ async def load_file(path: str | Path) -> tuple[PreparedTrace | None, list[Trace]
 
 async def prepare_trace(trace: Trace, source: str) -> PreparedTrace:
     return await asyncio.to_thread(partial(prepare, trace, source, critical=False))
-
-
-def _finish(prepared: PreparedTrace) -> PreparedTrace:
-    if not prepared.critical_ready:
-        add_critical_path(prepared)
-    if not prepared.details_read:
-        prepared.read_details()
-    return prepared
-
-
-async def finish(prepared: PreparedTrace) -> PreparedTrace:
-    """What a shown trace still needs, after its rows are on screen: the critical path, and every
-    span's details read for find's text and the error count."""
-    return await asyncio.to_thread(_finish, prepared)

@@ -54,6 +54,8 @@ class TraceView(QWidget):
         self.facts = plain.label()  # the trace id and file name, as they are
         self.facts.setObjectName("traceFacts")
         self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Wrapped when narrow (the detail panel widened): the facts must not set the view's least width.
+        self.facts.setWordWrap(True)
         self.problems = QToolButton()
         self.problems.setObjectName("traceProblems")
         self.problems.setAutoRaise(True)
@@ -114,6 +116,10 @@ class TraceView(QWidget):
         head.addWidget(self.title, 0)
         head.addWidget(self.facts, 1)
         head.addWidget(self.problems, 0)
+        # Collapse and expand all sit here, beside the facts that wrap, so that the tools row is short
+        # enough for the page to leave the detail panel its width.
+        head.addWidget(collapse_all, 0)
+        head.addWidget(expand_all, 0)
         tools = QHBoxLayout()
         tools.setContentsMargins(0, 0, 0, 0)
         tools.setSpacing(4)
@@ -124,7 +130,7 @@ class TraceView(QWidget):
         tools.addWidget(QLabel("Spans over"))
         tools.addWidget(self.min_duration)
         tools.addStretch(1)
-        for w in (collapse_all, expand_all, collapse_depth, self.depth_box):
+        for w in (collapse_depth, self.depth_box):
             tools.addWidget(w)
         # The view's own controls sit in the minimap's left part, beside the name column.
         side = QWidget()
