@@ -76,6 +76,7 @@ def main(argv: list[str]) -> int:
         window.show()
         window.set_sign_in_state("admin@sandbox.test · 58 min left")
         window.context.set_session(session)
+        window.context.set_signed_in(True)  # what the sign-in coordinator says once the session has tokens
         view = window.page("users").build()  # (built on the first idle otherwise)
         wait(lambda: view.model.rowCount() > 0 and view.service.policy is not None)
         save(window, f"users-{scheme}.png")
