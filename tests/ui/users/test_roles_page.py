@@ -127,6 +127,9 @@ def test_signed_out_the_page_says_to_sign_in_with_the_way_to_and_offers_no_retry
     assert view.signed_out.isVisible()
     assert view.signed_out.text() == "You are not signed in. Sign in to see roles."
     assert not view.reload_button.isEnabled()
+    # Nothing stays editable on the strength of the account that left.
+    assert not view.new_button.isEnabled()
+    assert not view.matrix.item(0, 0).flags() & Qt.ItemFlag.ItemIsUserCheckable
     with console.qtbot.waitSignal(context.signInRequested, timeout=1_000):
         view.signed_out.action.click()
     context.set_signed_in(True)

@@ -88,6 +88,7 @@ class UsersService(QObject):
         self._connection = _connection_of(context)
         self._policy_job: Job[Any] | None = None
         context.sessionChanged.connect(self._on_session_changed)
+        context.signedInChanged.connect(self._on_signed_in_changed)
 
     @property
     def available(self) -> bool:
@@ -161,6 +162,13 @@ class UsersService(QObject):
         self.policy = None
         self.policy_error = describe(error)
         self.policyChanged.emit(None)
+
+    def _on_signed_in_changed(self, signed_in: bool) -> None:
+        # Signed out within the session: who may do what is no longer known (and asked again on sign-in),
+        # so no control stays enabled on the strength of the account that left.
+        if not signed_in and self.policy is not None:
+            self.policy = None
+            self.policyChanged.emit(None)
 
     def _on_session_changed(self, _session: object) -> None:
         self.policy = None
