@@ -45,6 +45,7 @@ class PanelData:
     step: StepChoice | None = None
     error: str = ""
     warnings: list[str] = field(default_factory=list)
+    window: tuple[float, float] | None = None  # the range queried, on the step's grid (align)
 
     @property
     def points(self) -> int:
@@ -67,10 +68,12 @@ def step_warning(choice: StepChoice) -> str:
 
 
 def align(start: float, end: float, step: float) -> tuple[float, float]:
-    """[start, end] with both ends moved back onto multiples of ``step`` (as Grafana does): refreshes
-    then evaluate at the same timestamps, so a point means the same from one refresh to the next, and
-    an incremental refresh's new points fall on the kept points' grid (``metrics.incremental``)."""
-    return math.floor(start / step) * step, math.floor(end / step) * step
+    """[start, end] widened to multiples of ``step``: refreshes then evaluate at the same timestamps,
+    so a point means the same from one refresh to the next, and an incremental refresh's new points
+    fall on the kept points' grid (``metrics.incremental``). The end goes up, not down, so the newest
+    samples are in the last point (Prometheus evaluates a time after the last sample with its
+    lookback, as for the present)."""
+    return math.floor(start / step) * step, math.ceil(end / step) * step
 
 
 async def fetch_panel(
@@ -91,6 +94,7 @@ async def fetch_panel(
     data = PanelData(panel.id, step=choice)
     exprs = [expand_variables(q.expr, choice.step, choice.scrape_interval) for q in panel.queries]
     first, last = align(start, end, choice.step)
+    data.window = (first, last)
     queries = (
         api.query_range(expr, first, last, choice.step)
         if cache is None

@@ -122,7 +122,7 @@ def test_ticks_ask_for_the_new_part_and_the_refresh_button_for_the_whole_range(
     with panels_updated(qtbot, page, {"ok"}):
         page.set_dashboard(_ok_dashboard())
     start, end, step = server.ok_asked[-1]
-    assert start % step == 0 and end % step == 0 and end - start == 3600  # on the step's grid
+    assert start % step == 0 and end % step == 0 and 3600 <= end - start <= 3600 + step  # on the grid
     with panels_updated(qtbot, page, {"ok"}):
         page.timer.timeout.emit()
     since = server.ok_asked[-1][0]
@@ -131,7 +131,8 @@ def test_ticks_ask_for_the_new_part_and_the_refresh_button_for_the_whole_range(
     (series,) = page.views["ok"].data.series
     assert set(series.y[series.x < since]) == {server.ok_requests - 1}
     assert set(series.y[series.x >= since]) == {server.ok_requests}
-    assert len(series.x) == 3600 / step + 1 and (np.diff(series.x) == step).all()
+    assert series.x[-1] == server.ok_asked[-1][1] and series.x[-1] - series.x[0] >= 3600  # the whole range
+    assert (np.diff(series.x) == step).all()  # on one grid, without a hole or a point twice
     with panels_updated(qtbot, page, {"ok"}):
         page.refresh_button.click()
     assert server.ok_asked[-1][0] == page.views["ok"].data.series[0].x[0]  # the whole range again
@@ -144,6 +145,6 @@ def test_incremental_refresh_can_be_turned_off(make_page: Any, server: Any, qtbo
         page.set_dashboard(_ok_dashboard(incremental=False))
     with panels_updated(qtbot, page, {"ok"}):
         page.timer.timeout.emit()
-    start, end, _step = server.ok_asked[-1]
-    assert end - start == 3600
+    start, end, step = server.ok_asked[-1]
+    assert 3600 <= end - start <= 3600 + step
     assert set(page.views["ok"].data.series[0].y) == {server.ok_requests}

@@ -218,7 +218,7 @@ async def test_a_panel_refresh_asks_for_steps_on_the_grid_and_keeps_each_query_a
         for request in server.requests[-2:]:
             asked = parse_qs(urlsplit(request.path).query)
             start, end = float(asked["start"][0]), float(asked["end"][0])
-            assert start % STEP == 0 and end % STEP == 0 and end <= state.now < end + STEP
+            assert start % STEP == 0 and end % STEP == 0 and end - STEP < state.now <= end
         last = state.now
         state.now += 45
     # Two queries, two slots: each refreshed from its own answer, never from the other's.

@@ -457,12 +457,15 @@ class MetricsPage(QWidget):
             if not force:
                 return  # still waiting for the last answer: do not pile up requests
             view.job.cancel()
-        start, end = self.time_range.bounds()
+        time_range = self.time_range
+        start, end = time_range.bounds()
         view.show_loading(start, end)
         panel_id = view.panel.id
         view.job = (
             self.bridge.run(
-                source.fetch_panel(view.panel, start, end, view.plot_width(), reload=reload),
+                source.fetch_panel(
+                    view.panel, start, end, view.plot_width(), reload=reload, live=time_range.relative
+                ),
                 owner=view,
                 name=f"metrics-{panel_id}",
             )

@@ -81,11 +81,20 @@ class PrometheusSource:
         return self._interval
 
     async def fetch_panel(
-        self, panel: Panel, start: float, end: float, width_px: int, *, reload: bool = False
+        self,
+        panel: Panel,
+        start: float,
+        end: float,
+        width_px: int,
+        *,
+        reload: bool = False,
+        live: bool = False,
     ) -> PanelData:
         """One refresh of ``panel``, every query at the step its width calls for (``metrics.panels``);
         a failed query is the panel's message, not an exception. ``reload``: the whole window, even
-        where an incremental refresh would do."""
+        where an incremental refresh would do. ``live``: the range ends now, and the chart reaches to
+        the query's end (the step after now, whose point holds the newest samples); a fixed range is
+        shown as given."""
         if not panel.queries:
             raise MetricsError(
                 "This panel has no PromQL query (it only has a direct-scrape form)", kind="none"
@@ -94,6 +103,8 @@ class PrometheusSource:
         core = await panels.fetch_panel(
             self.api, panel, start, end, width_px, interval, cache=self.ranges, reload=reload
         )
+        if live and core.window is not None:
+            end = max(end, core.window[1])
         exprs = [q.expr for q in panel.queries]
         shown = exprs[0] if len(exprs) == 1 else f"these {len(exprs)} queries"
         return panel_data.from_core(
