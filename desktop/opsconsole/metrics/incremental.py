@@ -50,10 +50,7 @@ class RangeCache:
     overlap: float = DEFAULT_OVERLAP
     full_queries: int = 0  # counts, for the panel's tests and the benchmark
     partial_queries: int = 0
-    _kept: dict[Hashable, _Kept] = field(default_factory=dict)
-
-    def forget(self) -> None:
-        self._kept.clear()
+    _kept: dict[Hashable, _Kept] = field(default_factory=dict, init=False, repr=False)
 
     async def query_range(
         self,
