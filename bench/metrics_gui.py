@@ -21,7 +21,7 @@
     auto-refresh moves it, so the page asks only for the new part plus the overlap
     (``metrics.incremental``, 10 minutes: 125 of the 1,000 points a series); the baseline draws the
     moved window's arrays, which costs bare pyqtgraph about twice what drawing the same arrays
-    again does (the axes follow the data);
+    again does (not broken down further here);
   - ``full: window moved``: the same moving rounds, each fetching the whole window (the Refresh
     button; every refresh before incremental queries), against the same kind of baseline.
 - ``redraw``: the GUI thread's share of a refresh alone (``show_data`` of the data already fetched,
