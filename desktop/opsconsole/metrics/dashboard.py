@@ -85,6 +85,9 @@ class Dashboard:
     refresh: str = "30s"
     scrape_interval: str = "5s"
     version: int = FORMAT_VERSION
+    # Refreshes ask Prometheus only for the window's new part plus this overlap (metrics.incremental).
+    incremental: bool = True
+    incremental_overlap: str = "10m"
 
     def panel(self, panel_id: str) -> Panel:
         for panel in self.panels:
@@ -154,6 +157,13 @@ class _Reader:
             return default
         return text
 
+    def boolean(self, obj: dict[str, Any], key: str, where: str, default: bool) -> bool:
+        value = obj.get(key, default)
+        if not isinstance(value, bool):
+            self.problem(f"{where}{key}", f"must be true or false, not {_kind(value)}")
+            return default
+        return value
+
     def label_map(self, obj: dict[str, Any], key: str, where: str) -> dict[str, str] | None:
         value = obj.get(key)
         if value is None:
@@ -188,7 +198,8 @@ def from_json(data: Any, source: str = "dashboard") -> Dashboard:
     r = _Reader()
     if not isinstance(data, dict):
         raise DashboardError(source, [f"the top level must be an object, not {_kind(data)}"])
-    r.keys(data, {"version", "title", "range", "refresh", "scrape_interval", "panels"}, "")
+    top = {"version", "title", "range", "refresh", "scrape_interval", "incremental", "incremental_overlap"}
+    r.keys(data, top | {"panels"}, "")
     version = data.get("version", FORMAT_VERSION)
     if version != FORMAT_VERSION:
         r.problem("version", f"this console reads version {FORMAT_VERSION}, not {version!r}")
@@ -196,6 +207,8 @@ def from_json(data: Any, source: str = "dashboard") -> Dashboard:
     range_ = r.duration(data, "range", "", "1h")
     refresh = r.duration(data, "refresh", "", "30s")
     scrape_interval = r.duration(data, "scrape_interval", "", "5s")
+    incremental = r.boolean(data, "incremental", "", True)
+    overlap = r.duration(data, "incremental_overlap", "", "10m")
     raw_panels = data.get("panels")
     panels: list[Panel] = []
     if not isinstance(raw_panels, list):
@@ -213,7 +226,15 @@ def from_json(data: Any, source: str = "dashboard") -> Dashboard:
         _check_overlaps(r, panels)
     if r.problems:
         raise DashboardError(source, r.problems)
-    return Dashboard(title, tuple(panels), range_, refresh, scrape_interval)
+    return Dashboard(
+        title,
+        tuple(panels),
+        range_,
+        refresh,
+        scrape_interval,
+        incremental=incremental,
+        incremental_overlap=overlap,
+    )
 
 
 _PANEL_KEYS: Final = {
@@ -404,6 +425,8 @@ def to_json(dashboard: Dashboard) -> dict[str, Any]:
         "range": dashboard.range,
         "refresh": dashboard.refresh,
         "scrape_interval": dashboard.scrape_interval,
+        "incremental": dashboard.incremental,
+        "incremental_overlap": dashboard.incremental_overlap,
         "panels": [_panel_json(p) for p in dashboard.panels],
     }
 

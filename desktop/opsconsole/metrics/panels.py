@@ -8,6 +8,7 @@ bad panel never blanks the dashboard. Everything here is plain data for the view
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ from .api import FloatArray, PrometheusAPI, QueryResult
 from .dashboard import Dashboard, Panel
 from .durations import format_duration, parse_duration
 from .errors import MetricsError
+from .incremental import RangeCache
 from .legend import format_legend
 from .scraper import DEFAULT_CAPACITY, DirectScraper
 from .step import StepChoice, choose_step, expand_variables
@@ -43,6 +45,7 @@ class PanelData:
     step: StepChoice | None = None
     error: str = ""
     warnings: list[str] = field(default_factory=list)
+    window: tuple[float, float] | None = None  # the range queried, on the step's grid (align)
 
     @property
     def points(self) -> int:
@@ -64,16 +67,43 @@ def step_warning(choice: StepChoice) -> str:
     )
 
 
+def align(start: float, end: float, step: float) -> tuple[float, float]:
+    """[start, end] widened to multiples of ``step``: refreshes then evaluate at the same timestamps,
+    so a point means the same from one refresh to the next, and an incremental refresh's new points
+    fall on the kept points' grid (``metrics.incremental``). The end goes up, not down, so the newest
+    samples are in the last point (Prometheus evaluates a time after the last sample with its
+    lookback, as for the present)."""
+    return math.floor(start / step) * step, math.ceil(end / step) * step
+
+
 async def fetch_panel(
-    api: PrometheusAPI, panel: Panel, start: float, end: float, width_px: int, scrape_interval: float | None
+    api: PrometheusAPI,
+    panel: Panel,
+    start: float,
+    end: float,
+    width_px: int,
+    scrape_interval: float | None,
+    *,
+    cache: RangeCache | None = None,
+    reload: bool = False,
 ) -> PanelData:
-    """Run ``panel``'s queries for [start, end] drawn ``width_px`` wide; never raises MetricsError."""
+    """Run ``panel``'s queries for [start, end] (aligned to the step) drawn ``width_px`` wide; never
+    raises MetricsError. With ``cache``, a refresh asks only for the window's new part where it can
+    (``metrics.incremental``); ``reload`` asks for the whole window."""
     choice = choose_step(end - start, width_px, scrape_interval)
     data = PanelData(panel.id, step=choice)
     exprs = [expand_variables(q.expr, choice.step, choice.scrape_interval) for q in panel.queries]
-    results = await asyncio.gather(
-        *(api.query_range(expr, start, end, choice.step) for expr in exprs), return_exceptions=True
+    first, last = align(start, end, choice.step)
+    data.window = (first, last)
+    queries = (
+        api.query_range(expr, first, last, choice.step)
+        if cache is None
+        else cache.query_range(
+            api, (panel.id, i), expr, first, last, choice.step, span=end - start, reload=reload
+        )
+        for i, expr in enumerate(exprs)
     )
+    results = await asyncio.gather(*queries, return_exceptions=True)
     errors = []
     for query, result in zip(panel.queries, results, strict=True):
         if isinstance(result, MetricsError):

@@ -1,7 +1,8 @@
 """The metrics core against a real Prometheus (Debian's package) scraping a real sandbox every second:
 range queries of request rates after real traffic, label values, metadata, series, alerts, the
 error envelope (bad_data, 422), NaN/Inf, the step rule with the server's scrape interval, the
-default dashboard in both forms, and histogram_quantile compared with Prometheus' own."""
+default dashboard in both forms, histogram_quantile compared with Prometheus' own, and incremental
+refreshes compared with full queries."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ import time
 from collections.abc import AsyncIterator
 
 import httpx
+import numpy as np
 import pytest
 
 from opsconsole import net
 from opsconsole.metrics import dashboard
-from opsconsole.metrics.api import PrometheusAPI
+from opsconsole.metrics.api import PrometheusAPI, QueryResult
 from opsconsole.metrics.errors import MetricsError
-from opsconsole.metrics.panels import fetch_dashboard
+from opsconsole.metrics.incremental import RangeCache
+from opsconsole.metrics.panels import align, fetch_dashboard
 from opsconsole.metrics.quantile import bucket_quantile
 from opsconsole.metrics.scraper import DirectScraper
 from opsconsole.metrics.step import choose_step, expand_variables
@@ -222,3 +225,37 @@ async def test_a_broken_panel_leaves_the_others_updating(
     names = {s.name for s in data["request_rate"].series}
     assert "/jwks.json 200" in names
     assert {s.name for s in data["latency"].series} == {"p50", "p95", "p99"}
+
+
+async def test_incremental_refreshes_equal_full_queries_on_real_data(
+    with_traffic: RunningPrometheus, api: PrometheusAPI
+) -> None:
+    # A 15 s window at a 1 s step moving forward through the last half minute, 3 s at a time,
+    # ending well before now, so no scrape lands between a refresh and the full query it is checked
+    # against. Per-scrape values, a rate that is NaN wherever a handler had no requests, and series
+    # that appear as handlers are first hit (this test's own query_range among them).
+    wait_until(with_traffic, 'count_over_time(up{job="prometheus"}[1h]) >= 30', bool)  # 30 s of data
+    exprs = [
+        "scrape_duration_seconds",
+        "rate(prometheus_http_requests_total[3s]) / rate(prometheus_http_requests_total[3s])",
+        "sum by (path, status) (http_requests_total)",
+    ]
+    cache = RangeCache(overlap=5.0)
+    first_end = math.floor(time.time()) - 18
+    last: dict[str, QueryResult] = {}
+    for move in range(0, 15, 3):
+        start, end = align(first_end + move - 15, first_end + move, 1.0)
+        for expr in exprs:
+            last[expr] = got = await cache.query_range(api, expr, expr, start, end, 1.0, span=15.0)
+            want = await api.query_range(expr, start, end, 1.0)
+            assert [s.labels for s in got.series] == [s.labels for s in want.series], expr
+            for mine, full in zip(got.series, want.series, strict=True):
+                np.testing.assert_array_equal(mine.timestamps, full.timestamps)
+                np.testing.assert_array_equal(mine.values, full.values)
+    assert cache.full_queries == len(exprs) and cache.partial_queries == 4 * len(exprs)
+    # Real data in every case (points that slid out on the left too): points kept from earlier
+    # answers, NaN among them, several series.
+    # (The last window's new part is at most 8 points: the 5 s overlap and the 3 s moved.)
+    assert all(max(len(s) for s in result.series) > 10 for result in last.values())
+    assert any(np.isnan(s.values).any() for s in last[exprs[1]].series)
+    assert len(last[exprs[2]].series) >= 3

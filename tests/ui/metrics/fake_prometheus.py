@@ -1,8 +1,9 @@
 """A fake Prometheus on a real local HTTP server (tests/support/stub_http.py) that answers the way a
 misbehaving setup does, chosen by the query text (and metric and label names for completion): ``ok``
-(a matrix whose value counts the requests so far), ``bad`` (400 bad_data), ``exec`` (422 execution),
-``unavailable`` (503), ``proxy`` (an nginx HTML 502 page), ``slow`` (no answer until the server
-stops), ``nan`` (NaN and +Inf among the values), ``empty`` (no series).
+(a matrix whose value counts the requests so far; each one's range is in ``ok_asked``), ``bad`` (400
+bad_data), ``exec`` (422 execution), ``unavailable`` (503), ``proxy`` (an nginx HTML 502 page),
+``slow`` (no answer until the server stops), ``nan`` (NaN and +Inf among the values), ``empty`` (no
+series).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 from tests.support.stub_http import HOLD, Request, stub_server
@@ -25,6 +26,7 @@ NGINX_502 = (
 class FakePrometheus:
     url: str = ""
     ok_requests: int = 0
+    ok_asked: list[tuple[float, float, float]] = field(default_factory=list)  # start, end, step of each
 
 
 def _error(status: int, error_type: str, text: str) -> tuple[int, str, bytes]:
@@ -62,6 +64,7 @@ def answer(server: FakePrometheus, path: str, params: dict[str, str]) -> tuple[i
     times = [start + i * step for i in range(int((end - start) / step) + 1)] if step else [end]
     if query == "ok":
         server.ok_requests += 1
+        server.ok_asked.append((start, end, step))
         values = [[t, str(server.ok_requests)] for t in times]
         return _matrix([{"metric": {"job": "ok"}, "values": values}])
     if query == "bad":

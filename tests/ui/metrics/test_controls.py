@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from opsconsole.ui.metrics.page import FLUSH_MAX_MS, FLUSH_MS
 from opsconsole.ui.metrics.timerange import CustomRangeDialog, TimeRange
 
@@ -99,3 +101,50 @@ class Waiting:
 
     def cancel(self) -> bool:
         return True
+
+
+def _ok_dashboard(**settings: Any) -> Any:
+    from opsconsole.metrics import dashboard as dashboards
+
+    panel = {
+        "id": "ok",
+        "title": "ok",
+        "layout": {"x": 0, "y": 0, "w": 12, "h": 4},
+        "queries": [{"expr": "ok"}],
+    }
+    return dashboards.from_json({"title": "one", "range": "1h", "panels": [panel], **settings})
+
+
+def test_ticks_ask_for_the_new_part_and_the_refresh_button_for_the_whole_range(
+    make_page: Any, server: Any, qtbot: Any
+) -> None:
+    page = make_page(server.url)
+    with panels_updated(qtbot, page, {"ok"}):
+        page.set_dashboard(_ok_dashboard())
+    start, end, step = server.ok_asked[-1]
+    assert start % step == 0 and end % step == 0 and 3600 <= end - start <= 3600 + step  # on the grid
+    with panels_updated(qtbot, page, {"ok"}):
+        page.timer.timeout.emit()
+    since = server.ok_asked[-1][0]
+    assert since >= start + 3000  # only the last 10 minutes (the overlap) and what is new
+    # The kept points (the first answer's count) and the new part's (the second) in one series.
+    (series,) = page.views["ok"].data.series
+    assert set(series.y[series.x < since]) == {server.ok_requests - 1}
+    assert set(series.y[series.x >= since]) == {server.ok_requests}
+    assert series.x[-1] == server.ok_asked[-1][1] and series.x[-1] - series.x[0] >= 3600  # the whole range
+    assert (np.diff(series.x) == step).all()  # on one grid, without a hole or a point twice
+    with panels_updated(qtbot, page, {"ok"}):
+        page.refresh_button.click()
+    assert server.ok_asked[-1][0] == page.views["ok"].data.series[0].x[0]  # the whole range again
+    assert set(page.views["ok"].data.series[0].y) == {server.ok_requests}
+
+
+def test_incremental_refresh_can_be_turned_off(make_page: Any, server: Any, qtbot: Any) -> None:
+    page = make_page(server.url)
+    with panels_updated(qtbot, page, {"ok"}):
+        page.set_dashboard(_ok_dashboard(incremental=False))
+    with panels_updated(qtbot, page, {"ok"}):
+        page.timer.timeout.emit()
+    start, end, step = server.ok_asked[-1]
+    assert 3600 <= end - start <= 3600 + step
+    assert set(page.views["ok"].data.series[0].y) == {server.ok_requests}

@@ -57,6 +57,16 @@ def test_round_trip(tmp_path: Path) -> None:
     assert not list(path.parent.glob(".*.tmp"))  # the atomic write left nothing behind
 
 
+def test_incremental_refresh_is_on_by_default_and_can_be_turned_off() -> None:
+    board = dashboard.default()
+    assert board.incremental and board.incremental_overlap == "10m"
+    data = default_json()
+    data.update(incremental=False, incremental_overlap="5m")
+    off = dashboard.from_json(data)
+    assert not off.incremental and off.incremental_overlap == "5m"
+    assert dashboard.from_json(dashboard.to_json(off)) == off
+
+
 def test_save_load_and_reset_the_users_dashboard() -> None:
     assert dashboard.load_user() == dashboard.default()
     data = default_json()
@@ -94,6 +104,8 @@ def test_messages_name_the_panel_and_the_key() -> None:
         (lambda d: d.update(panels="x"), "panels: must be a list"),
         (lambda d: d.update(version=2), "version: this console reads version 1, not 2"),
         (lambda d: d.update(range="soon"), "range: not a duration: 'soon'"),
+        (lambda d: d.update(incremental="yes"), "incremental: must be true or false, not a string"),
+        (lambda d: d.update(incremental_overlap="a while"), "incremental_overlap: not a duration"),
         (
             lambda d: d["panels"][1].update(id="request_rate"),
             "panel 'request_rate' (#2), id: used by an earlier panel too",

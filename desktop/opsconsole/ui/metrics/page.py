@@ -42,6 +42,7 @@ from ...metrics import dashboard as dashboards
 from ...metrics.api import Alert
 from ...metrics.dashboard import Dashboard, DashboardError, Panel
 from ...metrics.durations import format_duration, parse_duration
+from ...metrics.incremental import RangeCache
 from ..shell.context import PageContext
 from . import export
 from .alerts import AlertStrip
@@ -164,7 +165,7 @@ class MetricsPage(QWidget):
         self.refresh_combo.currentIndexChanged.connect(lambda _i: self._arm_timer())
         self.scrape_combo.currentIndexChanged.connect(lambda _i: self._scrape_interval_changed())
         self.pause_button.toggled.connect(self._paused)
-        self.refresh_button.clicked.connect(lambda: self.refresh(force=True))
+        self.refresh_button.clicked.connect(lambda: self.refresh(force=True, reload=True))
         context.profileChanged.connect(lambda _p: self._setup_source())
         context.sessionChanged.connect(lambda _s: self._setup_source())
 
@@ -314,7 +315,10 @@ class MetricsPage(QWidget):
                     )
         elif not scrape and prometheus_url:
             self.source = PrometheusSource(
-                open_client(self.context, prometheus_url), prometheus_url, timeout=self.query_timeout
+                open_client(self.context, prometheus_url),
+                prometheus_url,
+                timeout=self.query_timeout,
+                ranges=self._range_cache(),
             )
         else:
             name = f'Profile "{profile.name}"' if profile else "No profile is in use:"
@@ -322,6 +326,12 @@ class MetricsPage(QWidget):
         self._arm_timer()
         if refresh and self._shown:
             self.refresh(force=True)
+
+    def _range_cache(self) -> RangeCache | None:
+        """The dashboard's incremental refresh setting as a cache of the panels' answers, or None."""
+        if not self.dashboard.incremental:
+            return None
+        return RangeCache(overlap=parse_duration(self.dashboard.incremental_overlap))
 
     def _close_source(self) -> None:
         self.timer.stop()
@@ -427,18 +437,19 @@ class MetricsPage(QWidget):
     def _tick(self) -> None:
         self.refresh(force=False)
 
-    def refresh(self, *, force: bool = True) -> None:
-        """Ask for new data for every panel. ``force``: also panels still waiting (their job is dropped)."""
+    def refresh(self, *, force: bool = True, reload: bool = False) -> None:
+        """Ask for new data for every panel. ``force``: also panels still waiting (their job is dropped);
+        ``reload``: the whole time range, not only its new part (the Refresh button)."""
         if self.source is None or self.bridge is None:
             return
         if isinstance(self.source, ScrapeSource):
             self._scrape(force)
             return
         for view in self.views.values():
-            self.refresh_panel(view, force=force)
+            self.refresh_panel(view, force=force, reload=reload)
         self._refresh_alerts()
 
-    def refresh_panel(self, view: PanelView, *, force: bool = True) -> None:
+    def refresh_panel(self, view: PanelView, *, force: bool = True, reload: bool = False) -> None:
         source = self.source
         if not isinstance(source, PrometheusSource) or self.bridge is None:
             return
@@ -446,12 +457,15 @@ class MetricsPage(QWidget):
             if not force:
                 return  # still waiting for the last answer: do not pile up requests
             view.job.cancel()
-        start, end = self.time_range.bounds()
+        time_range = self.time_range
+        start, end = time_range.bounds()
         view.show_loading(start, end)
         panel_id = view.panel.id
         view.job = (
             self.bridge.run(
-                source.fetch_panel(view.panel, start, end, view.plot_width()),
+                source.fetch_panel(
+                    view.panel, start, end, view.plot_width(), reload=reload, live=time_range.relative
+                ),
                 owner=view,
                 name=f"metrics-{panel_id}",
             )

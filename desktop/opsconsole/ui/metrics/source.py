@@ -1,8 +1,9 @@
 """Where a dashboard's data comes from, as coroutines the page runs on ``context.bridge``.
 
 - :class:`PrometheusSource`: range queries on a Prometheus-compatible API, one job per panel (so a
-  panel's error stays in that panel), the step from the panel's pixel width (``metrics.step``), the
-  firing and pending alerts, and the names the panel editor completes;
+  panel's error stays in that panel), the step from the panel's pixel width (``metrics.step``), a
+  refresh asking only for the window's new part (``metrics.incremental``, the dashboard's
+  ``incremental`` setting), the firing and pending alerts, and the names the panel editor completes;
 - :class:`ScrapeSource`: one /metrics endpoint scraped directly (``metrics.scraper``) into ring
   buffers; each scrape feeds every panel and returns what each one draws.
 
@@ -25,6 +26,7 @@ from ...metrics.commands import uses_sign_in
 from ...metrics.dashboard import Dashboard, Panel
 from ...metrics.durations import format_duration
 from ...metrics.errors import MetricsError
+from ...metrics.incremental import RangeCache
 from ..shell.context import PageContext
 from . import data as panel_data
 from .data import PanelData
@@ -47,10 +49,20 @@ def open_client(context: PageContext, url: str) -> httpx.AsyncClient:
 class PrometheusSource:
     mode = "prometheus"
 
-    def __init__(self, client: httpx.AsyncClient, url: str, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        *,
+        timeout: float = 30.0,
+        ranges: RangeCache | None = None,
+    ) -> None:
         self.client = client
         self.url = url
         self.api = PrometheusAPI(client, url, timeout=timeout)
+        # The panels' last answers, for incremental refreshes (None: every refresh is a full query).
+        # One per source: another server or profile starts with nothing kept.
+        self.ranges = ranges
         self._interval: float | None = None
         self._interval_known = False
         self._interval_lock: asyncio.Lock | None = None
@@ -68,15 +80,31 @@ class PrometheusSource:
                 self._interval_known = True
         return self._interval
 
-    async def fetch_panel(self, panel: Panel, start: float, end: float, width_px: int) -> PanelData:
+    async def fetch_panel(
+        self,
+        panel: Panel,
+        start: float,
+        end: float,
+        width_px: int,
+        *,
+        reload: bool = False,
+        live: bool = False,
+    ) -> PanelData:
         """One refresh of ``panel``, every query at the step its width calls for (``metrics.panels``);
-        a failed query is the panel's message, not an exception."""
+        a failed query is the panel's message, not an exception. ``reload``: the whole window, even
+        where an incremental refresh would do. ``live``: the range ends now, and the chart reaches to
+        the query's end (the step after now, whose point holds the newest samples); a fixed range is
+        shown as given."""
         if not panel.queries:
             raise MetricsError(
                 "This panel has no PromQL query (it only has a direct-scrape form)", kind="none"
             )
         interval = await self.scrape_interval()
-        core = await panels.fetch_panel(self.api, panel, start, end, width_px, interval)
+        core = await panels.fetch_panel(
+            self.api, panel, start, end, width_px, interval, cache=self.ranges, reload=reload
+        )
+        if live and core.window is not None:
+            end = max(end, core.window[1])
         exprs = [q.expr for q in panel.queries]
         shown = exprs[0] if len(exprs) == 1 else f"these {len(exprs)} queries"
         return panel_data.from_core(
