@@ -21,6 +21,7 @@ import queue
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +34,7 @@ import pytest
 PROGRAMS = ("dbus-run-session", "gnome-keyring-daemon", "secret-tool")
 _START_TIMEOUT = 20.0
 _PASSWORD = "test-keyring-password"
+_LOGIN_COLLECTION = "/org/freedesktop/secrets/collection/login"
 
 # The shell that dbus-run-session runs: report the bus, start the daemon in the foreground, wait for
 # the test to close stdin, stop the daemon. The daemon prints GNOME_KEYRING_CONTROL=... when ready.
@@ -113,6 +115,30 @@ class SecretService:
             if line.startswith("ADDRESS="):
                 self.address = line.removeprefix("ADDRESS=")
             ready = line.startswith("GNOME_KEYRING_CONTROL=")
+        if unlock:
+            self._wait_for_login_collection()
+
+    def _wait_for_login_collection(self) -> None:
+        """The daemon announces itself before it has made the login keyring from the password it read
+        (about 10 ms later here, more on a busy machine); a test that writes in between finds no
+        collection, and creating one asks for a prompt that is dismissed. Wait until the login
+        collection is on the bus and unlocked."""
+        from jeepney.io.blocking import open_dbus_connection
+        from secretstorage.collection import Collection
+        from secretstorage.exceptions import ItemNotFoundException, SecretServiceNotAvailableException
+
+        deadline = time.monotonic() + _START_TIMEOUT
+        with open_dbus_connection(bus=self.address) as connection:
+            while True:
+                try:
+                    if not Collection(connection, _LOGIN_COLLECTION).is_locked():
+                        return
+                except (ItemNotFoundException, SecretServiceNotAvailableException):
+                    pass  # not there yet
+                if time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail(f"the login keyring was not unlocked: {self._log.read_text()[-2000:]}")
+                time.sleep(0.005)
 
     def stop(self) -> None:
         process, self._process = self._process, None
