@@ -9,6 +9,7 @@ own copy (LD_LIBRARY_PATH wins over the RUNPATH Qt Core finds it by).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -22,8 +23,10 @@ from tests.support import packaging_modules
 
 TOOLS = ("icupkg", "as", "ld", "objdump")
 pytestmark = pytest.mark.skipif(
-    any(shutil.which(tool) is None for tool in TOOLS) or not sys.platform.startswith("linux"),
-    reason="needs Linux and icupkg, as, ld, objdump (scripts/system-deps.sh package)",
+    any(shutil.which(tool) is None for tool in TOOLS)
+    or not sys.platform.startswith("linux")
+    or importlib.util.find_spec("PySide6") is None,  # the core's run without Qt (scripts/test.sh)
+    reason="needs Linux, PySide6 (its ICU) and icupkg, as, ld, objdump (scripts/system-deps.sh package)",
 )
 
 CHECK_ICU = """\
