@@ -155,20 +155,22 @@ class _Gui:
             raise box[0]
         return box[0]
 
-    async def _raw(self, params: dict[str, Any]) -> float:
+    def _raw_client(self) -> Any:
         import httpx
 
         if self.raw is None:
             self.raw = httpx.AsyncClient(base_url=f"{self.url}/api/", timeout=30,
                                          headers={"Authorization": f"Bearer {self.token}"})  # fmt: skip
+        return self.raw
+
+    async def _raw(self, params: dict[str, Any]) -> float:
+        raw = self._raw_client()
         started = time.perf_counter()
-        (await self.raw.get("users", params=params)).raise_for_status().json()
+        (await raw.get("users", params=params)).raise_for_status().json()
         return (time.perf_counter() - started) * 1000
 
     async def _raw_items(self) -> list[dict[str, Any]]:
-        await self._raw({"limit": PAGE, "sort": "created_at"})  # opens the raw client
-        assert self.raw is not None
-        page = (await self.raw.get("users", params={"limit": PAGE, "sort": "created_at"})).json()
+        page = (await self._raw_client().get("users", params={"limit": PAGE, "sort": "created_at"})).json()
         return list(page["items"])
 
     def raw_items(self) -> list[dict[str, Any]]:
