@@ -38,6 +38,7 @@ Medians over ``OPSCONSOLE_BENCH_REPEAT`` rounds (default 7). The machine is shar
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import statistics
@@ -54,6 +55,7 @@ if __package__ in (None, ""):  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._prometheus_server import END, PANELS, POINTS, SERIES, START, STEP, series_values, timestamps
+from bench.run import result
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -67,14 +69,7 @@ def _repeat() -> int:
     return max(1, int(os.environ.get("OPSCONSOLE_BENCH_REPEAT", "7")))
 
 
-def _result(name: str, value: float, baseline: float | None, unit: str = "ms") -> dict[str, Any]:
-    return {
-        "name": name,
-        "value": round(value, 2),
-        "unit": unit,
-        "baseline": None if baseline is None else round(baseline, 2),
-        "ratio": round(value / baseline, 3) if baseline else None,
-    }
+_result = functools.partial(result, digits=2)  # (name, value, baseline, unit="ms")
 
 
 @contextmanager

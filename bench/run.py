@@ -25,6 +25,19 @@ NOT_BENCHMARKS = {"__init__", "__main__", "run"}
 RESULT_KEYS = ("name", "value", "unit", "baseline", "ratio")
 
 
+def result(
+    name: str, value: float, baseline: float | None, unit: str = "ms", *, digits: int = 3
+) -> dict[str, Any]:
+    """One result: ``value`` beside ``baseline`` (None when there is none), rounded to ``digits``."""
+    return {
+        "name": name,
+        "value": round(value, digits),
+        "unit": unit,
+        "baseline": None if baseline is None else round(baseline, digits),
+        "ratio": round(value / baseline, 3) if baseline else None,
+    }
+
+
 def available() -> list[str]:
     return sorted(
         p.stem for p in BENCH_DIR.glob("*.py") if p.stem not in NOT_BENCHMARKS and not p.stem.startswith("_")

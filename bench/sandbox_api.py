@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import statistics
@@ -32,6 +33,10 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+if __package__ in (None, ""):  # run as a script
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.run import result
 from opsconsole.sandbox import db, seed
 from opsconsole.sandbox.server import start_background
 from opsconsole.sandbox.settings import SandboxSettings
@@ -48,15 +53,7 @@ def _requests() -> int:
     return max(20, int(os.environ.get("OPSCONSOLE_BENCH_REQUESTS", "200")))
 
 
-def _result(name: str, value: float, baseline: float | None) -> dict[str, Any]:
-    ratio = value / baseline if baseline else None
-    return {
-        "name": name,
-        "value": round(value, 3),
-        "unit": "ms",
-        "baseline": None if baseline is None else round(baseline, 3),
-        "ratio": None if ratio is None else round(ratio, 3),
-    }
+_result = functools.partial(result, digits=3)  # (name, value, baseline, unit="ms")
 
 
 def _bare_insert_ms(engine: sa.Engine) -> float:
@@ -213,8 +210,8 @@ def run() -> list[dict[str, Any]]:
 
 def main() -> int:
     results = run()
-    for result in results:
-        print(json.dumps(result), flush=True)
+    for row in results:
+        print(json.dumps(row), flush=True)
     page = next(r for r in results if r["name"] == "sandbox_api.users_first_page.p50.sqlite")
     if page["value"] >= TARGET_PAGE_P50_MS:
         print(f"first page p50 {page['value']} ms misses the {TARGET_PAGE_P50_MS} ms target", file=sys.stderr)

@@ -18,6 +18,7 @@ noisy: compare ratios. ``OPSCONSOLE_BENCH_REPEAT`` (default 5) sets the runs per
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import os
@@ -33,6 +34,7 @@ if __package__ in (None, ""):  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._traces_data import jaeger_trace
+from bench.run import result
 from opsconsole.traces import critical_path, layout, traces_from_bytes
 from opsconsole.traces.render import format_duration
 
@@ -59,14 +61,7 @@ def _first_screen(lay: Any) -> list[str]:
     return out
 
 
-def _result(name: str, value: float, baseline: float | None, unit: str = "ms") -> dict[str, Any]:
-    return {
-        "name": name,
-        "value": round(value, 1),
-        "unit": unit,
-        "baseline": None if baseline is None else round(baseline, 1),
-        "ratio": round(value / baseline, 3) if baseline else None,
-    }
+_result = functools.partial(result, digits=1)  # (name, value, baseline, unit="ms")
 
 
 def _bytes_per_span(build: Callable[[], Any], spans: int) -> float:

@@ -22,6 +22,7 @@ Run it with ``python -m bench users_api``: ``run() -> list[dict]`` gives one res
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import os
 import re
@@ -38,6 +39,7 @@ from typing import Any
 
 import httpx
 
+from bench.run import result
 from opsconsole.auth.session import Session
 from opsconsole.auth.store import MemoryStore
 from opsconsole.auth.tokens import TokenSet
@@ -60,14 +62,7 @@ def _requests() -> int:
     return max(20, int(os.environ.get("OPSCONSOLE_BENCH_REQUESTS", "100")))
 
 
-def _result(name: str, value: float, baseline: float | None, unit: str = "ms") -> dict[str, Any]:
-    return {
-        "name": name,
-        "value": round(value, 3),
-        "unit": unit,
-        "baseline": None if baseline is None else round(baseline, 3),
-        "ratio": round(value / baseline, 3) if baseline else None,
-    }
+_result = functools.partial(result, digits=3)  # (name, value, baseline, unit="ms")
 
 
 @contextmanager
