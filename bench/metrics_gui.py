@@ -28,7 +28,7 @@
   then painted), against the same baseline; the difference between the two is the fetch and parse
   on the bridge's thread (JSON decoding and turning Prometheus' string values into float64). Its two
   big parts are then timed alone, against the same baseline: ``fetch`` (the 8 answers over HTTP with
-  the console's httpx client, concurrently) and ``decode`` (the 8 bodies into arrays, results.py).
+  the client the page uses: httpx sending with aiohttp, ``net_aiohttp``; concurrently) and ``decode`` (the 8 bodies into arrays, results.py).
 - ``pan``: one panel of 1,000,000 points showing a tenth of them, panned across in 60 steps, each
   frame ``setXRange`` + ``repaint``; max and p95 frame in ms. Target: frames under 33 ms. Baseline:
   bare pyqtgraph's default PlotDataItem (no clipping or downsampling) panned the same way.
@@ -292,12 +292,13 @@ def bench_pan(app: Any) -> list[dict[str, Any]]:
 
 
 def _bridge_parts(url: str) -> tuple[list[float], list[float]]:
-    """The bridge thread's two big parts, each alone: the 8 answers fetched over HTTP (the console's
-    httpx client, concurrently, bodies read), and the 8 bodies decoded into float64 arrays."""
+    """The bridge thread's two big parts, each alone: the 8 answers fetched over HTTP (the page's
+    client, concurrently, bodies read), and the 8 bodies decoded into float64 arrays."""
     import asyncio
 
     from opsconsole import net
     from opsconsole.metrics import results
+    from opsconsole.net_aiohttp import AiohttpTransport
 
     params = [
         {"query": f'bench{{panel="{p}"}}', "start": str(START), "end": str(END), "step": str(STEP)}
@@ -305,7 +306,8 @@ def _bridge_parts(url: str) -> tuple[list[float], list[float]]:
     ]
 
     async def measure() -> tuple[list[float], list[float]]:
-        async with net.build_client(None, base_url=url) as client:
+        transport = AiohttpTransport(net.ssl_context())  # as ui/metrics/source.py's open_client
+        async with net.build_client(None, base_url=url, transport=transport) as client:
 
             async def fetch_all() -> list[bytes]:
                 answers = await asyncio.gather(*(client.get("/api/v1/query_range", params=p) for p in params))

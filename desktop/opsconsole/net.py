@@ -150,7 +150,8 @@ def build_client(
     transport: httpx.AsyncBaseTransport | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> httpx.AsyncClient:
-    """An AsyncClient for ``profile`` (its API by default). ``transport`` is for tests only."""
+    """An AsyncClient for ``profile`` (its API by default). ``transport``: another way to send than
+    httpx's own (tests; ``net_aiohttp`` for a dashboard's many small requests)."""
     if not base_url and profile is not None:
         base_url = profile.api_url
     options = client_options(profile, transport=transport)

@@ -37,13 +37,17 @@ MAX_RING = 20_000
 
 def open_client(context: PageContext, url: str) -> httpx.AsyncClient:
     """A client for ``url``: with the sign-in's token only when the URL belongs to the system the
-    profile signs in to (never to a third-party Prometheus), else the console's plain client."""
+    profile signs in to (never to a third-party Prometheus), else the console's plain client sending
+    with aiohttp (``net_aiohttp``: a dashboard's many small requests in a third of httpx's CPU)."""
     profile = context.profile
     if profile is not None and context.session is not None and uses_sign_in(profile, url):
         client = context.client(url)
         if client is not None:
             return client
-    return net.build_client(profile, base_url=url)
+    from ...net_aiohttp import AiohttpTransport  # imports aiohttp (140 ms): when a dashboard first opens
+
+    transport = AiohttpTransport(net.ssl_context(profile.ca_bundle if profile else ""))
+    return net.build_client(profile, base_url=url, transport=transport)
 
 
 class PrometheusSource:
