@@ -350,3 +350,24 @@ def test_signing_out_stops_and_clears_the_feed_and_signing_in_starts_it_again(
     ids = publish(sandbox, alerts(2, start=5))
     qtbot.waitUntil(lambda: room.model.rowCount() == 2, timeout=WAIT)
     assert [room.model.event_at(r).id for r in range(2)] == ids[::-1]
+
+
+def test_a_desktop_notification_holds_no_markup_whatever_the_event_says(qtbot: Any) -> None:
+    # GNOME Shell and Plasma read a notification's body as markup: an event naming a user
+    # '<a href=...>' or '<img src=...>' must not become a link or a fetched picture.
+    from PySide6.QtWidgets import QWidget
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    shown: list[tuple[str, str]] = []
+    notifier = DesktopNotifier(window, topics=("alert.*",), quiet_s=0, show=lambda t, b: shown.append((t, b)))
+    hostile = '<img src="http://tracker.invalid/p.png"><a href="http://evil.invalid">Reset your password</a>'
+    notifier.offer([Event(1, "alert.fired<b>", "alert.fired<b>", "2026-11-30T10:00:00Z",
+                          {"alert": {"summary": hostile}})])  # fmt: skip
+    assert len(shown) == 1
+    title, body = shown[0]
+    assert "<" not in title + body and ">" not in title + body
+    assert (
+        body == '\u2039img src="http://tracker.invalid/p.png"\u203a\u2039a href="http://evil.invalid"\u203a'
+        "Reset your password\u2039/a\u203a"
+    )

@@ -24,6 +24,17 @@ __all__ = ["DEFAULT_TOPICS", "DesktopNotifier"]
 
 DEFAULT_TOPICS = ("alert.fired",)
 ShowFunction = Callable[[str, str], None]
+# The desktop's notification server reads a notification's body as markup (GNOME Shell and Plasma
+# advertise "body-markup": <b>, <a href>, <img src>), and the words come from the server's events: a
+# user named '<a href="...">' would make a link, an <img> a picture fetched. Qt passes the text on as
+# it is, and escaping it (&lt;) would show as such where the tray shows Qt's own balloon instead, so
+# the angle brackets become the look-alike single angle quotation marks, which no markup reads.
+_NO_MARKUP = str.maketrans({"<": "\u2039", ">": "\u203a"})
+
+
+def without_markup(text: str) -> str:
+    """``text`` as a desktop notification shows it literally, whether or not the server reads markup."""
+    return text.translate(_NO_MARKUP)
 
 
 class DesktopNotifier(QObject):
@@ -96,7 +107,7 @@ class DesktopNotifier(QObject):
             return
         first = held[-1]
         title = f"{first.topic}" if len(held) == 1 else f"{first.topic} and {len(held) - 1} more"
-        body = summarize(first.topic, first.data)
+        title, body = without_markup(title), without_markup(summarize(first.topic, first.data))
         self._last_shown = self._clock()
         self.shown.append((title, body))
         self._show(title, body)
