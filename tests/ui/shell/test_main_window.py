@@ -202,6 +202,29 @@ def test_status_bar_fields_for_later_features(make_window: Any, config_set: Any)
     assert not status.demo.isVisible()
 
 
+def test_a_message_too_long_for_the_status_bar_ends_in_an_ellipsis_and_shows_whole_on_hover(
+    qtbot: Any, make_window: Any, config_set: Any
+) -> None:
+    window = make_window(config_set)
+    window.resize(900, 600)
+    status = window.status
+    qtbot.waitUntil(lambda: status.live.geometry().right() > 700)  # laid out at the new width
+    long = (
+        "The keyring is locked and could not be unlocked (the unlock prompt was dismissed or could not "
+        "be shown). Unlock your keyring, then try again."
+    )
+    status.showMessage(long, 5000)
+    shown = status.currentMessage()
+    assert shown.endswith("\u2026") and long.startswith(shown[:-1])
+    first_field = min(f.geometry().left() for f in status.fields() if f.isVisible())
+    assert status.fontMetrics().horizontalAdvance(shown) < first_field  # all of it fits, left of the fields
+    assert shown_text(status.toolTip()) == long
+    status.clearMessage()
+    assert status.toolTip() == ""
+    status.showMessage("Saved", 5000)
+    assert status.currentMessage() == "Saved" and status.toolTip() == ""
+
+
 def test_demo_mode_is_indicated_and_keeps_the_accounts(make_window: Any) -> None:
     profile = config.Profile(
         name="demo", label="Demo sandbox", api_url="http://127.0.0.1:1/api", issuer="http://127.0.0.1:1",

@@ -70,9 +70,27 @@ class ShellStatusBar(QStatusBar):
         self.set_profile(None, "No profile selected")
         self.set_sign_in_state("not signed in", "Not signed in to this profile")
         self.set_live_state("offline", "Not connected to the notification stream")
+        self.messageChanged.connect(lambda message: None if message else self.setToolTip(""))
 
     def fields(self) -> list[StatusField]:
         return [self.demo, self.profile, self.environment, self.sign_in, self.live]
+
+    def showMessage(self, text: str, timeout: int | None = 0) -> None:
+        """QStatusBar's message, ended with an ellipsis where the room left of the fields is too narrow
+        for it (Qt cuts it off mid-word, with no sign that more was said), and then whole in the bar's
+        tooltip while it shows."""
+        from PySide6.QtCore import Qt
+
+        room = self._message_room()
+        shown = self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, room) if room > 0 else text
+        self.setToolTip(plain.tooltip(text) if shown != text else "")
+        super().showMessage(shown, timeout or 0)
+
+    def _message_room(self) -> int:
+        """The width the message has: from the bar's left to the first field shown, less Qt's margins
+        (0 before the bar is laid out: the message is then shown whole)."""
+        shown = [field.geometry().left() for field in self.fields() if field.isVisible()]
+        return (min(shown) if shown else self.width()) - 16 if self.isVisible() else 0
 
     def set_demo(self, demo: bool) -> None:
         self.demo.setVisible(demo)
