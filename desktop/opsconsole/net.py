@@ -149,16 +149,18 @@ def build_client(
     timeout: httpx.Timeout | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     headers: Mapping[str, str] | None = None,
+    mounts: Mapping[str, httpx.AsyncBaseTransport | None] | None = None,
 ) -> httpx.AsyncClient:
     """An AsyncClient for ``profile`` (its API by default). ``transport``: another way to send than
-    httpx's own (tests; ``net_aiohttp`` for a dashboard's many small requests)."""
+    httpx's own (tests; ``net_aiohttp`` for a dashboard's many small requests), and then ``mounts``
+    for the URLs that go another way (httpx mounts the environment's proxies only for its own)."""
     if not base_url and profile is not None:
         base_url = profile.api_url
     options = client_options(profile, transport=transport)
     options["headers"].update(headers or {})
     if timeout is not None:
         options["timeout"] = timeout
-    return httpx.AsyncClient(base_url=base_url, auth=auth, **options)
+    return httpx.AsyncClient(base_url=base_url, auth=auth, mounts=mounts, **options)
 
 
 async def _stamp_request(request: httpx.Request) -> None:

@@ -372,3 +372,74 @@ def test_shutdown_gives_up_on_a_task_that_ignores_cancellation(
     assert not bridge.loop_thread.is_alive()
     assert any("did not finish" in r.getMessage() for r in caplog.records)
     shiboken6.delete(bridge)
+
+
+class _Client:
+    """A client whose ``aclose`` notes the thread it ran on, once it has really finished."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.closed_on: list[str] = []
+        self.fail = fail
+
+    async def aclose(self) -> None:
+        await asyncio.sleep(0.05)  # a real close awaits its connections
+        if self.fail:
+            raise OSError("the socket was already gone")
+        self.closed_on.append(threading.current_thread().name)
+
+
+def test_a_client_left_open_by_a_view_is_closed_when_the_view_goes(qtbot: Any, bridge: AsyncBridge) -> None:
+    view, other = QWidget(), QWidget()
+    client, kept = _Client(), _Client()
+    bridge.run(asyncio.sleep(0))  # the loop runs, as it does once a view has asked for anything
+    bridge.close_with(view, client.aclose)
+    bridge.close_with(other, kept.aclose)
+    shiboken6.delete(view)  # dropped without being closed, as signing out drops every page
+    qtbot.waitUntil(lambda: client.closed_on == [bridge.thread_name], timeout=5_000)
+    assert kept.closed_on == []
+    shiboken6.delete(other)
+    qtbot.waitUntil(lambda: kept.closed_on == [bridge.thread_name], timeout=5_000)
+
+
+def test_closing_now_closes_once(qtbot: Any, bridge: AsyncBridge) -> None:
+    view, client = QWidget(), _Client()
+    bridge.run(asyncio.sleep(0))
+    close_now = bridge.close_with(view, client.aclose)
+    close_now()
+    close_now()
+    qtbot.waitUntil(lambda: client.closed_on != [], timeout=5_000)
+    shiboken6.delete(view)
+    bridge.shutdown()
+    assert client.closed_on == [bridge.thread_name]
+
+
+def test_shutdown_closes_what_views_left_open_after_cancelling_jobs(
+    qtbot: Any, bridge: AsyncBridge, caplog: pytest.LogCaptureFixture
+) -> None:
+    alive, dying, failing = QWidget(), QWidget(), QWidget()
+    order: list[str] = []
+
+    async def job() -> None:
+        try:
+            await asyncio.sleep(60)
+        finally:
+            order.append("job cancelled")
+
+    clients = [_Client(), _Client(), _Client(fail=True)]
+    bridge.run(job())
+    for owner, client in zip((alive, dying, failing), clients, strict=True):
+        bridge.close_with(owner, client.aclose)
+
+    async def close_first() -> None:
+        await clients[0].aclose()
+        order.append("client closed")
+
+    bridge.close_with(QWidget(alive), close_first)  # a child: destroyed with alive, after shutdown
+    shiboken6.delete(dying)  # destroyed just before the window's end: its close must not be cancelled
+    with caplog.at_level(logging.WARNING, logger="opsconsole.ui.shell.bridge"):
+        bridge.shutdown()
+    assert clients[0].closed_on and clients[1].closed_on == [bridge.thread_name]
+    assert order[0] == "job cancelled" and "client closed" in order
+    assert "closing a client failed" in caplog.text  # a failed close is logged, shutdown goes on
+    shiboken6.delete(alive)
+    shiboken6.delete(failing)

@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import logging
 import time
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,7 @@ class MetricsPage(QWidget):
         self.bridge = context.bridge
         self.views: dict[str, PanelView] = {}
         self.source: PrometheusSource | ScrapeSource | None = None
+        self._close_client: Callable[[], None] | None = None  # closes the source's client (bridge.close_with)
         self.query_timeout = 30.0
         self.editor: PanelEditor | None = None
         self._names: dict[tuple[str, str, str], list[str]] = {}
@@ -323,6 +325,9 @@ class MetricsPage(QWidget):
         else:
             name = f'Profile "{profile.name}"' if profile else "No profile is in use:"
             self._all_panels(f"{name} has no prometheus_url or metrics_url: add one to chart metrics", "info")
+        if self.source is not None:
+            # Closed by _close_source, or when the page is dropped without it (signing out) or at exit.
+            self._close_client = self.bridge.close_with(self, self.source.close)
         self._arm_timer()
         if refresh and self._shown:
             self.refresh(force=True)
@@ -346,8 +351,9 @@ class MetricsPage(QWidget):
                 view.job.cancel()
                 view.job = None
         self._names.clear()
-        if self.source is not None and self.bridge is not None and not self.bridge.closed:
-            self.bridge.run(self.source.close(), name="metrics-close-source")
+        if self._close_client is not None:
+            self._close_client()
+            self._close_client = None
         self.source = None
 
     def set_query_timeout(self, seconds: float) -> None:

@@ -29,6 +29,12 @@ neither "Event loop is closed" nor "Task was destroyed but it is pending!" appea
 ``bridge.loop`` is there for code that schedules long-lived work (streams) itself; such tasks are
 cancelled at shutdown like the rest.
 
+A view that keeps a client open between jobs (the Metrics page's Prometheus client) hands its closing
+to :meth:`AsyncBridge.close_with`: it is run on the loop when the view is destroyed (signing out drops
+every page without closing it), and at the latest at shutdown, after the jobs are cancelled and
+before the loop closes, so no connection is left for the garbage collector (aiohttp logs an error for
+every session it finds unclosed).
+
 The loop and its thread start on first use (``run`` or ``loop``), not when the bridge is made: the
 window is built and painted before asyncio is even imported, which keeps startup short.
 """
@@ -57,6 +63,17 @@ JobState = Literal["running", "succeeded", "failed", "cancelled"]
 
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 _job_ids = itertools.count(1)
+_closer_ids = itertools.count(1)
+_CLOSING = "bridge-close"  # the name of the tasks close_with runs: shutdown waits for them, never cancels
+
+
+async def _close_quietly(close: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+    try:
+        await close()
+    except Exception:
+        log.warning("closing a client failed", exc_info=True)
+
+
 # Tasks that ignored cancellation past the shutdown timeout. Kept referenced so their destruction
 # does not log "Task was destroyed but it is pending!" on top of the warning that already names them.
 _ABANDONED_TASKS: list[Any] = []
@@ -173,6 +190,7 @@ class AsyncBridge(QObject):
         self.shutdown_timeout = shutdown_timeout
         self.thread_name = thread_name
         self._jobs: set[Job[Any]] = set()
+        self._closers: dict[int, Callable[[], Coroutine[Any, Any, Any]]] = {}
         self._closing = False
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -224,7 +242,8 @@ class AsyncBridge(QObject):
         import asyncio
 
         current = asyncio.current_task()
-        tasks = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        closing = {t for t in asyncio.all_tasks() if t.get_name() == _CLOSING and not t.done()}
+        tasks = [t for t in asyncio.all_tasks() if t is not current and not t.done() and t not in closing]
         for task in tasks:
             task.cancel()
         if tasks:
@@ -236,6 +255,11 @@ class AsyncBridge(QObject):
                     task.get_name(),
                     self.shutdown_timeout,
                 )
+        # Then what views left open (close_with), and what their destruction just asked to close.
+        closers, self._closers = list(self._closers.values()), {}
+        closing.update(loop.create_task(_close_quietly(close), name=_CLOSING) for close in closers)
+        if closing:
+            await asyncio.wait(closing, timeout=self.shutdown_timeout)
         await loop.shutdown_asyncgens()
         await loop.shutdown_default_executor()
 
@@ -326,6 +350,23 @@ class AsyncBridge(QObject):
         self._jobs.add(job)
         loop.call_soon_threadsafe(self._start, job, coro)
         return job
+
+    def close_with(self, owner: QObject, close: Callable[[], Coroutine[Any, Any, Any]]) -> Callable[[], None]:
+        """Have ``close()`` (a client's ``aclose``) run on the loop when ``owner`` is destroyed, or at
+        shutdown if that comes first (module doc). Returns the function that runs it now instead (when
+        the view closes the client itself); it runs once whichever comes first."""
+        key = next(_closer_ids)
+        self._closers[key] = close
+
+        def close_now(*_: object) -> None:
+            close = self._closers.pop(key, None)
+            if close is None or self._closing or self._loop is None:
+                return  # done already, or left to shutdown; a loop never started opened nothing
+            loop = self._loop
+            loop.call_soon_threadsafe(lambda: loop.create_task(_close_quietly(close), name=_CLOSING))
+
+        owner.destroyed.connect(close_now)
+        return close_now
 
     def _cancel(self, job: Job[Any]) -> None:
         # The loop is closed only after shutdown, which has settled every job already.
