@@ -3,7 +3,7 @@
 #
 #     packaging/check-deb.sh
 #
-#   1. builds the bundle and the .deb (packaging/build-deb.sh);
+#   1. builds the bundle and the .deb (packaging/build-deb.sh), and checks the bundle is under 150 MB;
 #   2. installs it with apt-get, so that its Depends are resolved from Debian;
 #   3. runs the installed files with nothing of the source tree or its virtualenvs on PATH
 #      (env -i PATH=/usr/bin:/bin): `opsconsole --version`, `opsconsole self-test` offscreen, under Xvfb
@@ -38,6 +38,11 @@ export OPSCONSOLE_DEB_COMPRESSION=${OPSCONSOLE_DEB_COMPRESSION:-zstd}
 deb=$(packaging/build-deb.sh | tail -n 1)
 built=$(date +%s)
 [ -f "$deb" ] || fail "build-deb.sh made no package"
+# The limit for the bundle (decimal megabytes, as packaging/README.md counts): a library added
+# or updated that crosses it fails here, not in someone's download.
+bundle_bytes=$(du -sb --apparent-size build/deb/bundle/opsconsole | cut -f1)
+[ "$bundle_bytes" -le 150000000 ] \
+    || fail "the bundle is $bundle_bytes bytes, over 150 MB (packaging/README.md, Size, says where it goes)"
 
 if dpkg-query -W -f='${Status}' opsconsole 2>/dev/null | grep -q "installed\|config-files"; then
     say "purging an earlier installation first"
