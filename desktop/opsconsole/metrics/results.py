@@ -141,9 +141,11 @@ def pairs(raw: bytes) -> tuple[FloatArray, FloatArray]:
         raise ValueError(_NOT_PAIRS)
     # The inner brackets as spaces: 'ts,"v" , ts,"v"', one JSON list of 2 x count numbers.
     flat = b"[" + raw[1:-1].translate(_BRACKETS_TO_SPACES) + b"]"
-    if b'"+Inf"' in flat:  # Go writes +Inf with its sign, which msgspec does not read; it reads "Inf"
+    # (Each looked for by its sign first, one byte most answers do not hold: a quote starts every value,
+    # so looking for '"+Inf"' and '"-0"' themselves took a sixth of this function's time.)
+    if b"+" in flat:  # Go writes +Inf with its sign, which msgspec does not read; it reads "Inf"
         flat = flat.replace(b'"+Inf"', b'"Inf"')
-    if b'"-0"' in flat:  # msgspec reads "-0" as 0.0 (but "-0.0" as -0.0): keep the sign Go wrote
+    if b"-" in flat and b'"-0"' in flat:  # msgspec reads "-0" as 0.0 (but "-0.0" as -0.0): keep the sign
         flat = flat.replace(b'"-0"', b'"-0.0"')
     try:
         numbers = _FLOATS.decode(flat)
