@@ -4,7 +4,10 @@ Defined as Jaeger UI computes it (components/TracePage/CriticalPath): start at a
 walk back in time. At a span, take its last-finishing child (LFC); the span itself is critical from
 that child's end up to where the walk came from, then the walk goes down into the child. A span with
 no child left that finished before the point reached is critical from its own start, and the walk
-returns to its parent at that start, where the next LFC must have finished strictly before it.
+returns to its parent at that start, where the next LFC must have finished before it or at that very
+microsecond. (Jaeger UI asks for strictly before, which drops a step that began the microsecond the
+one before it ended, as instrumented code records sequential calls: the sandbox's own example trace
+lost its User Service from the path that way.)
 
 Before walking, children are fitted into their parents the way Jaeger UI sanitises them: a child
 wholly outside its (already fitted) parent is dropped with its subtree, one that overflows is clipped
@@ -115,7 +118,7 @@ def critical_path_steps(lay: Layout) -> Generator[None, None, list[CriticalSecti
             if k:
                 pos = cursor.get(node, 0)
                 if bound >= 0:
-                    while pos < len(k) and cend[k[pos]] >= bound:
+                    while pos < len(k) and cend[k[pos]] > bound:  # ended by the bound (module doc)
                         pos += 1
                 if pos < len(k):
                     lfc = k[pos]

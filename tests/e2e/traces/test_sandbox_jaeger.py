@@ -74,6 +74,12 @@ async def test_services_operations_and_one_trace(traced: tuple[list[str], Any], 
     sections = critical_path(lay)
     assert sections[0].start_us == root.start_us and sections[-1].end_us == root.end_us
     assert all(a.end_us == b.start_us for a, b in itertools.pairwise(sections))
+    # The request's steps run one after the other, each starting as the one before ends: all of them
+    # are on the path (Jaeger UI's strict rule left out the User Service, which ends as Response starts).
+    on_path = {s.span for s in sections}
+    assert set(lay.children(lay.roots[0])) <= on_path, [
+        lay.spans[i].operation for i in lay.children(lay.roots[0])
+    ]
 
 
 async def test_search_by_service_operation_and_duration(

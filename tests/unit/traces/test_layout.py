@@ -63,10 +63,14 @@ def test_critical_path_skips_a_child_that_finished_after_the_point_reached() -> 
     assert path(result) == [("A", 0, 10), ("B", 10, 90), ("A", 90, 100)]
 
 
-def test_critical_path_takes_a_child_ending_exactly_where_the_walk_is_only_strictly_before() -> None:
-    # Jaeger UI's rule: the next child must have ended strictly before the point reached.
+def test_critical_path_takes_a_child_that_ended_the_microsecond_the_next_began() -> None:
+    # B then C, back to back, as instrumented code records sequential calls. Jaeger UI asks for a
+    # child that ended strictly before the point reached, and would show A waiting from 0 to 30.
     result = lay(("A", None, 0, 100), ("B", "A", 10, 20), ("C", "A", 30, 30))
-    assert path(result) == [("A", 0, 30), ("C", 30, 60), ("A", 60, 100)]
+    assert path(result) == [("A", 0, 10), ("B", 10, 30), ("C", 30, 60), ("A", 60, 100)]
+    # A zero-length child at that microsecond is taken once, and the walk goes on past it.
+    result = lay(("A", None, 0, 100), ("B", "A", 10, 20), ("Z", "A", 30, 0), ("C", "A", 30, 30))
+    assert path(result) == [("A", 0, 10), ("B", 10, 30), ("C", 30, 60), ("A", 60, 100)]
 
 
 def test_a_follows_from_child_does_not_block_its_parent() -> None:
