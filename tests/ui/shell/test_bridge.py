@@ -443,3 +443,63 @@ def test_shutdown_closes_what_views_left_open_after_cancelling_jobs(
     assert "closing a client failed" in caplog.text  # a failed close is logged, shutdown goes on
     shiboken6.delete(alive)
     shiboken6.delete(failing)
+
+
+def test_a_close_under_way_at_shutdown_finishes_with_the_tasks_it_starts(
+    qtbot: Any, bridge: AsyncBridge
+) -> None:
+    # aiohttp's connector starts a task of its own to wait for its connections to close: shutdown must
+    # not cancel it with the jobs when the view was destroyed just before (the window deleted at exit).
+    view, done = QWidget(), []
+
+    async def close() -> None:
+        waiter = asyncio.get_running_loop().create_task(asyncio.sleep(0.1))
+        await waiter
+        done.append("closed")
+
+    bridge.run(asyncio.sleep(0))
+    bridge.close_with(view, close)
+    shiboken6.delete(view)
+    bridge.shutdown()
+    assert done == ["closed"]
+
+
+def test_a_close_that_hangs_does_not_hold_shutdown(
+    qtbot: Any, qapp: Any, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    bridge = AsyncBridge(shutdown_timeout=0.5)
+    view, cleaned = QWidget(), []
+
+    async def hang() -> None:
+        try:
+            await asyncio.sleep(60)
+        finally:
+            cleaned.append("cleaned up")
+
+    bridge.run(asyncio.sleep(0))
+    bridge.close_with(view, hang)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="opsconsole.ui.shell.bridge"):
+        bridge.shutdown()
+    assert time.monotonic() - started < 0.5 + 3 * 0.5 + 1  # its timeout and the grace, not 60 s
+    assert cleaned == ["cleaned up"]  # cancelled once its time was up, its cleanup run
+    assert "did not finish" not in caplog.text  # it did finish, once cancelled
+    gc.collect()
+    assert not any(text in capfd.readouterr().err for text in FORBIDDEN_AT_EXIT)
+    shiboken6.delete(view)
+    shiboken6.delete(bridge)
+
+
+def test_closing_now_lets_go_of_the_owners_signal(qtbot: Any, bridge: AsyncBridge) -> None:
+    from PySide6.QtCore import SIGNAL
+
+    view = QWidget()
+    bridge.run(asyncio.sleep(0))
+    bridge.close_with(view, _Client().aclose)()
+    before = view.receivers(SIGNAL("destroyed(QObject*)"))  # (PySide keeps one receiver of its own)
+    for _ in range(50):  # a page changing its client again and again
+        bridge.close_with(view, _Client().aclose)()
+    assert view.receivers(SIGNAL("destroyed(QObject*)")) == before
+    shiboken6.delete(view)

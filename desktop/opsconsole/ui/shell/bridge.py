@@ -62,9 +62,10 @@ T = TypeVar("T")
 JobState = Literal["running", "succeeded", "failed", "cancelled"]
 
 DEFAULT_SHUTDOWN_TIMEOUT = 5.0
+GRACE = 0.5  # seconds a task gets at shutdown to clean up after a late cancel (_finish)
 _job_ids = itertools.count(1)
 _closer_ids = itertools.count(1)
-_CLOSING = "bridge-close"  # the name of the tasks close_with runs: shutdown waits for them, never cancels
+_CLOSING = "bridge-close"  # the name of the tasks close_with runs: shutdown lets them finish first
 
 
 async def _close_quietly(close: Callable[[], Coroutine[Any, Any, Any]]) -> None:
@@ -239,29 +240,50 @@ class AsyncBridge(QObject):
             loop.close()
 
     async def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Shutdown's work on the loop, in three steps within one ``shutdown_timeout`` (each step's
+        stragglers are cancelled and given a moment, then left with a warning): the clients being closed
+        already (views destroyed just before shutdown) finish first, so that the tasks their closing
+        starts (aiohttp's connector starts one) are not cancelled with the rest; then every other task
+        (jobs, streams) is cancelled and awaited; then the clients views left open are closed."""
         import asyncio
 
+        deadline = loop.time() + self.shutdown_timeout
+        closing = [t for t in asyncio.all_tasks() if t.get_name() == _CLOSING and not t.done()]
+        await self._finish(closing, deadline, cancel=False)
         current = asyncio.current_task()
-        closing = {t for t in asyncio.all_tasks() if t.get_name() == _CLOSING and not t.done()}
-        tasks = [t for t in asyncio.all_tasks() if t is not current and not t.done() and t not in closing]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=self.shutdown_timeout)
-            for task in pending:
-                _ABANDONED_TASKS.append(task)
-                log.warning(
-                    "task %s did not finish within %.1f s of being cancelled at shutdown",
-                    task.get_name(),
-                    self.shutdown_timeout,
-                )
-        # Then what views left open (close_with), and what their destruction just asked to close.
+        rest = [
+            t for t in asyncio.all_tasks() if t is not current and not t.done() and t not in _ABANDONED_TASKS
+        ]
+        await self._finish(rest, deadline)
         closers, self._closers = list(self._closers.values()), {}
-        closing.update(loop.create_task(_close_quietly(close), name=_CLOSING) for close in closers)
-        if closing:
-            await asyncio.wait(closing, timeout=self.shutdown_timeout)
+        closing = [loop.create_task(_close_quietly(close), name=_CLOSING) for close in closers]
+        await self._finish(closing, deadline, cancel=False)
         await loop.shutdown_asyncgens()
         await loop.shutdown_default_executor()
+
+    async def _finish(self, tasks: list[asyncio.Task[Any]], deadline: float, *, cancel: bool = True) -> None:
+        """Wait for ``tasks`` (cancelled first with ``cancel``) until ``deadline``; those still running
+        are cancelled, given a moment to clean up, and then left (kept referenced) with a warning."""
+        import asyncio
+
+        if not tasks:
+            return
+        loop = asyncio.get_running_loop()
+        if cancel:
+            for task in tasks:
+                task.cancel()
+        _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
+        if pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=GRACE)
+        for task in pending:
+            _ABANDONED_TASKS.append(task)
+            log.warning(
+                "task %s did not finish within %.1f s at shutdown, cancelled or not",
+                task.get_name(),
+                self.shutdown_timeout,
+            )
 
     def _start(self, job: Job[Any], coro: Coroutine[Any, Any, Any]) -> None:
         assert self._loop is not None
@@ -357,15 +379,21 @@ class AsyncBridge(QObject):
         the view closes the client itself); it runs once whichever comes first."""
         key = next(_closer_ids)
         self._closers[key] = close
+        connection: list[QMetaObject.Connection] = []
 
         def close_now(*_: object) -> None:
+            if connection:  # not the owner's signal's business any more (a page changes clients often)
+                with contextlib.suppress(RuntimeError, TypeError):
+                    QObject.disconnect(connection.pop())
+            if self._closing:
+                return  # the drain closes what is still registered
             close = self._closers.pop(key, None)
-            if close is None or self._closing or self._loop is None:
-                return  # done already, or left to shutdown; a loop never started opened nothing
+            if close is None or self._loop is None:
+                return  # done already; or the loop never started, so the client never opened anything
             loop = self._loop
             loop.call_soon_threadsafe(lambda: loop.create_task(_close_quietly(close), name=_CLOSING))
 
-        owner.destroyed.connect(close_now)
+        connection.append(owner.destroyed.connect(close_now))
         return close_now
 
     def _cancel(self, job: Job[Any]) -> None:
@@ -417,7 +445,7 @@ class AsyncBridge(QObject):
         self._jobs.clear()
         if self._thread is not None and self._loop is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(self.shutdown_timeout + 5.0)
+            self._thread.join(self.shutdown_timeout + 3 * GRACE + 5.0)  # the drain's budget (_drain)
             if self._thread.is_alive():
                 log.error("the asyncio loop thread did not stop; leaving it to the interpreter")
         self._closed = True
