@@ -366,8 +366,12 @@ def test_a_desktop_notification_holds_no_markup_whatever_the_event_says(qtbot: A
                           {"alert": {"summary": hostile}})])  # fmt: skip
     assert len(shown) == 1
     title, body = shown[0]
-    assert "<" not in title + body and ">" not in title + body
+    assert "<" not in title + body
     assert (
-        body == '\u2039img src="http://tracker.invalid/p.png"\u203a\u2039a href="http://evil.invalid"\u203a'
-        "Reset your password\u2039/a\u203a"
+        body == '\u2039img src="http://tracker.invalid/p.png">\u2039a href="http://evil.invalid">'
+        "Reset your password\u2039/a>"
     )
+    notifier.quiet_s = 0
+    notifier.offer([Event(2, "alert.fired", "alert.fired", "2026-11-30T10:00:00Z",
+                          {"alert": {"summary": "p99 latency > 500 ms"}})])  # fmt: skip
+    assert shown[-1][1] == "p99 latency > 500 ms"  # words that only look like markup are left alone

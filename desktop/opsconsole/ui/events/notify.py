@@ -28,12 +28,13 @@ ShowFunction = Callable[[str, str], None]
 # advertise "body-markup": <b>, <a href>, <img src>), and the words come from the server's events: a
 # user named '<a href="...">' would make a link, an <img> a picture fetched. Qt passes the text on as
 # it is, and escaping it (&lt;) would show as such where the tray shows Qt's own balloon instead, so
-# the angle brackets become the look-alike single angle quotation marks, which no markup reads.
-_NO_MARKUP = str.maketrans({"<": "\u2039", ">": "\u203a"})
+# "<", which every tag starts with, becomes the look-alike single angle quotation mark. (">" alone
+# starts nothing: "latency > 500ms" stays as it is.)
+_NO_MARKUP = str.maketrans({"<": "\u2039"})
 
 
 def without_markup(text: str) -> str:
-    """``text`` as a desktop notification shows it literally, whether or not the server reads markup."""
+    """``text`` with nothing a desktop notification server would read as a tag."""
     return text.translate(_NO_MARKUP)
 
 
