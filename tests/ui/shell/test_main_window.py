@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QColor, QGuiApplication
+from PySide6.QtGui import QAction, QColor, QGuiApplication, QStatusTipEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QVBoxLayout, QWidget
 
@@ -202,6 +202,23 @@ def test_status_bar_fields_for_later_features(make_window: Any, config_set: Any)
     assert not status.demo.isVisible()
 
 
+LONG_MESSAGE = (
+    "The keyring is locked and could not be unlocked (the unlock prompt was dismissed or could not "
+    "be shown). Unlock your keyring, then try again."
+)
+
+
+def _message_fits(status: Any) -> bool:
+    """The message shown fits between the bar's margin and its first field, on either side."""
+    shown = status.currentMessage()
+    fields = [f.geometry() for f in status.fields() if f.isVisible()]
+    if status.isRightToLeft():
+        room = status.width() - 12 - max(g.right() for g in fields)
+    else:
+        room = min(g.left() for g in fields) - 8
+    return bool(shown) and status.fontMetrics().horizontalAdvance(shown) <= room
+
+
 def test_a_message_too_long_for_the_status_bar_ends_in_an_ellipsis_and_shows_whole_on_hover(
     qtbot: Any, make_window: Any, config_set: Any
 ) -> None:
@@ -209,20 +226,66 @@ def test_a_message_too_long_for_the_status_bar_ends_in_an_ellipsis_and_shows_who
     window.resize(900, 600)
     status = window.status
     qtbot.waitUntil(lambda: status.live.geometry().right() > 700)  # laid out at the new width
-    long = (
-        "The keyring is locked and could not be unlocked (the unlock prompt was dismissed or could not "
-        "be shown). Unlock your keyring, then try again."
-    )
-    status.showMessage(long, 5000)
+    status.showMessage(LONG_MESSAGE, 5000)
     shown = status.currentMessage()
-    assert shown.endswith("\u2026") and long.startswith(shown[:-1])
-    first_field = min(f.geometry().left() for f in status.fields() if f.isVisible())
-    assert status.fontMetrics().horizontalAdvance(shown) < first_field  # all of it fits, left of the fields
-    assert shown_text(status.toolTip()) == long
+    assert shown.endswith("\u2026") and LONG_MESSAGE.startswith(shown[:-1])
+    assert _message_fits(status) and status.message() == LONG_MESSAGE
+    assert shown_text(status.toolTip()) == LONG_MESSAGE
+    # Fitted again when the window narrows, and when a field grows while the message shows.
+    window.resize(760, 600)
+    qtbot.waitUntil(lambda: _message_fits(status) and status.currentMessage() != shown)
+    window.set_sign_in_state("administrator@example.com, 54 min left")
+    window.set_live_state("reconnecting", text="reconnecting in 7 s")
+    qtbot.waitUntil(lambda: _message_fits(status))
+    window.resize(1900, 600)  # room again: the whole message
+    qtbot.waitUntil(lambda: status.currentMessage() == LONG_MESSAGE and status.toolTip() == "")
+    window.resize(900, 600)
+    qtbot.waitUntil(lambda: _message_fits(status) and status.toolTip() != "")
     status.clearMessage()
-    assert status.toolTip() == ""
+    assert status.toolTip() == "" and status.message() == ""
     status.showMessage("Saved", 5000)
     assert status.currentMessage() == "Saved" and status.toolTip() == ""
+    status.clearMessage()  # its timeout stopped with it
+
+
+def test_a_status_bar_message_times_out_with_its_tooltip(
+    qtbot: Any, make_window: Any, config_set: Any
+) -> None:
+    window = make_window(config_set)
+    window.resize(900, 600)
+    status = window.status
+    qtbot.waitUntil(lambda: status.live.geometry().right() > 700)
+    status.showMessage(LONG_MESSAGE, 300)
+    assert status.toolTip() != ""
+    window.resize(880, 600)  # refitting does not restart the timeout
+    qtbot.waitUntil(lambda: status.currentMessage() == "" and status.toolTip() == "", timeout=3_000)
+    status.showMessage(LONG_MESSAGE)
+    QApplication.sendEvent(status, QStatusTipEvent("Open the Metrics page"))  # a status tip, from Qt
+    assert status.currentMessage() == "Open the Metrics page" and status.toolTip() == ""
+
+
+def test_a_message_shown_before_the_window_is_fitted_when_it_shows(qtbot: Any, config_set: Any) -> None:
+    window = MainWindow(config_set)
+    qtbot.addWidget(window)
+    window.resize(900, 600)
+    window.status.showMessage(LONG_MESSAGE)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: _message_fits(window.status) and window.status.toolTip() != "")
+    window.close()
+
+
+def test_a_right_to_left_status_bar_fits_its_message_on_its_side(
+    qtbot: Any, make_window: Any, config_set: Any
+) -> None:
+    window = make_window(config_set)
+    window.setLayoutDirection(Qt.LayoutDirection.RightToLeft)
+    window.resize(900, 600)
+    status = window.status
+    qtbot.waitUntil(lambda: status.live.geometry().left() < 200)  # the fields on the left now
+    status.showMessage(LONG_MESSAGE)
+    qtbot.waitUntil(lambda: _message_fits(status))
+    assert status.currentMessage().endswith("\u2026")
 
 
 def test_demo_mode_is_indicated_and_keeps_the_accounts(make_window: Any) -> None:

@@ -9,13 +9,18 @@ main window); transient messages use QStatusBar's own message area on the left.
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QLabel, QSizeGrip, QStatusBar, QWidget
 
 from ...config import Profile
 from . import plain
 from .palette import shell_colors
 from .qtprops import set_enum_property
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QMoveEvent, QResizeEvent
 
 LIVE_STATES = ("offline", "connecting", "live", "reconnecting", "error")
 
@@ -32,6 +37,20 @@ class StatusField(QLabel):
         self.setObjectName(f"status-{key}")
         set_enum_property(self, "textFormat", "RichText")  # a QLabel takes no focus by default
         self.setContentsMargins(8, 0, 8, 0)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._refit_message()
+
+    def moveEvent(self, event: QMoveEvent) -> None:
+        super().moveEvent(event)
+        self._refit_message()
+
+    def _refit_message(self) -> None:
+        # A field that grows ("administrator@example.com, 54 min left") leaves the message less room.
+        bar = self.parentWidget()
+        if isinstance(bar, ShellStatusBar):
+            bar.fit_message()
 
     def set_value(self, value: str, tooltip: str = "", *, dot: str | None = None) -> None:
         self.value = value
@@ -53,8 +72,19 @@ class StatusField(QLabel):
 
 
 class ShellStatusBar(QStatusBar):
+    """The fields, and QStatusBar's transient message on the side, fitted to the room the fields leave:
+    ended with an ellipsis when it is too long (Qt cuts it off mid-word, with no sign that more was
+    said), fitted again whenever the bar or a field changes size, and then whole in the bar's tooltip.
+    ``currentMessage()`` is what is shown, :meth:`message` the whole of it."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._message = ""  # the whole of the message shown with showMessage
+        self._shown = ""  # what of it QStatusBar shows (elided)
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(self.clearMessage)
+        self.messageChanged.connect(self._message_changed)
         self.setObjectName("shellStatusBar")
         self.setAccessibleName("Status bar")
         self.setSizeGripEnabled(True)
@@ -70,27 +100,67 @@ class ShellStatusBar(QStatusBar):
         self.set_profile(None, "No profile selected")
         self.set_sign_in_state("not signed in", "Not signed in to this profile")
         self.set_live_state("offline", "Not connected to the notification stream")
-        self.messageChanged.connect(lambda message: None if message else self.setToolTip(""))
 
     def fields(self) -> list[StatusField]:
         return [self.demo, self.profile, self.environment, self.sign_in, self.live]
 
     def showMessage(self, text: str, timeout: int | None = 0) -> None:
-        """QStatusBar's message, ended with an ellipsis where the room left of the fields is too narrow
-        for it (Qt cuts it off mid-word, with no sign that more was said), and then whole in the bar's
-        tooltip while it shows."""
-        from PySide6.QtCore import Qt
+        """Show ``text`` for ``timeout`` ms (0: until replaced), fitted (class doc)."""
+        self._message_timer.stop()
+        self._message = text
+        self.fit_message()
+        if timeout:
+            self._message_timer.start(timeout)  # QStatusBar's own would restart on every refit
+
+    def message(self) -> str:
+        """The whole of the message shown, however little of it fits."""
+        return self._message
+
+    def fit_message(self) -> None:
+        """Show as much of the message as the room left by the fields takes."""
+        if not self._message:
+            return
+        from PySide6.QtCore import Qt  # not before a message: the window's start-up never touches Qt
 
         room = self._message_room()
+        text = self._message
         shown = self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, room) if room > 0 else text
+        if shown != self._shown or self.currentMessage() != shown:
+            self._shown = shown
+            super().showMessage(shown, 0)
         self.setToolTip(plain.tooltip(text) if shown != text else "")
-        super().showMessage(shown, timeout or 0)
+
+    def _message_changed(self, message: str) -> None:
+        if message != self._shown:  # cleared, timed out, or a status tip Qt showed by itself
+            self._message = self._shown = ""
+            self._message_timer.stop()
+            self.setToolTip("")
 
     def _message_room(self) -> int:
-        """The width the message has: from the bar's left to the first field shown, less Qt's margins
-        (0 before the bar is laid out: the message is then shown whole)."""
-        shown = [field.geometry().left() for field in self.fields() if field.isVisible()]
-        return (min(shown) if shown else self.width()) - 16 if self.isVisible() else 0
+        """The width of QStatusBar's message area (QStatusBarPrivate::messageRect): from its margin, or
+        the size grip, to the first field shown (on the other side in a right-to-left layout); 0 before
+        the bar is shown and laid out (the message is then fitted when it is)."""
+        if not self.isVisible():
+            return 0
+        rtl = self.isRightToLeft()
+        left, right = 6, self.width() - 12
+        grip = self.findChild(QSizeGrip)
+        if grip is not None and grip.isVisible():
+            if rtl:
+                left = grip.x() + grip.width()
+            else:
+                right = grip.x()
+        first = next((field for field in self.fields() if field.isVisible()), None)
+        if first is not None:
+            if rtl:
+                left = max(left, first.x() + first.width() + 2)
+            else:
+                right = min(right, first.x() - 2)
+        return right - left
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_message()
 
     def set_demo(self, demo: bool) -> None:
         self.demo.setVisible(demo)
