@@ -219,13 +219,18 @@ def _message_fits(status: Any) -> bool:
     return bool(shown) and status.fontMetrics().horizontalAdvance(shown) <= room
 
 
+def _window_900_wide(qtbot: Any, make_window: Any, config_set: Any) -> MainWindow:
+    window: MainWindow = make_window(config_set)
+    window.resize(900, 600)
+    qtbot.waitUntil(lambda: window.status.live.geometry().right() > 700)  # laid out at the new width
+    return window
+
+
 def test_a_message_too_long_for_the_status_bar_ends_in_an_ellipsis_and_shows_whole_on_hover(
     qtbot: Any, make_window: Any, config_set: Any
 ) -> None:
-    window = make_window(config_set)
-    window.resize(900, 600)
+    window = _window_900_wide(qtbot, make_window, config_set)
     status = window.status
-    qtbot.waitUntil(lambda: status.live.geometry().right() > 700)  # laid out at the new width
     status.showMessage(LONG_MESSAGE, 5000)
     shown = status.currentMessage()
     assert shown.endswith("\u2026") and LONG_MESSAGE.startswith(shown[:-1])
@@ -251,10 +256,8 @@ def test_a_message_too_long_for_the_status_bar_ends_in_an_ellipsis_and_shows_who
 def test_a_status_bar_message_times_out_with_its_tooltip(
     qtbot: Any, make_window: Any, config_set: Any
 ) -> None:
-    window = make_window(config_set)
-    window.resize(900, 600)
-    status = window.status
-    qtbot.waitUntil(lambda: status.live.geometry().right() > 700)
+    status = _window_900_wide(qtbot, make_window, config_set).status
+    window = status.window()
     status.showMessage(LONG_MESSAGE, 300)
     assert status.toolTip() != ""
     window.resize(880, 600)  # refitting does not restart the timeout
