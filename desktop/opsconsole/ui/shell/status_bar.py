@@ -20,7 +20,7 @@ from .palette import shell_colors
 from .qtprops import set_enum_property
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QMoveEvent, QResizeEvent
+    from PySide6.QtGui import QHideEvent, QMoveEvent, QResizeEvent
 
 LIVE_STATES = ("offline", "connecting", "live", "reconnecting", "error")
 
@@ -161,6 +161,11 @@ class ShellStatusBar(QStatusBar):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.fit_message()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        if not event.spontaneous():  # the window closed (not minimized): its passing message goes too
+            self.clearMessage()
 
     def set_demo(self, demo: bool) -> None:
         self.demo.setVisible(demo)
