@@ -251,6 +251,9 @@ def test_a_message_too_long_for_the_status_bar_ends_in_an_ellipsis_and_shows_who
     status.showMessage("Saved", 5000)
     assert status.currentMessage() == "Saved" and status.toolTip() == ""
     status.clearMessage()  # its timeout stopped with it
+    status.showMessage(LONG_MESSAGE)
+    status.showMessage("")  # as QStatusBar's: clears
+    assert status.currentMessage() == "" and status.message() == "" and status.toolTip() == ""
 
 
 def test_a_status_bar_message_times_out_with_its_tooltip(

@@ -107,6 +107,9 @@ class ShellStatusBar(QStatusBar):
     def showMessage(self, text: str, timeout: int | None = 0) -> None:
         """Show ``text`` for ``timeout`` ms (0: until replaced), fitted (class doc)."""
         self._message_timer.stop()
+        if not text:  # as QStatusBar's: an empty message clears the one shown
+            self.clearMessage()
+            return
         self._message = text
         self.fit_message()
         if timeout:
@@ -125,7 +128,7 @@ class ShellStatusBar(QStatusBar):
         room = self._message_room()
         text = self._message
         shown = self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, room) if room > 0 else text
-        if shown != self._shown or self.currentMessage() != shown:
+        if shown != self._shown:  # (a message Qt replaced or cleared has reset _shown: _message_changed)
             self._shown = shown
             super().showMessage(shown, 0)
         self.setToolTip(plain.tooltip(text) if shown != text else "")
